@@ -1,0 +1,119 @@
+"""The HTTP API: the same commands as Slack, for any client with a bearer token."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from celery.result import AsyncResult
+from flask import Blueprint, Response, g, jsonify, request, url_for
+
+import grammar
+import routing
+from gateway.errors import ApiError
+from gateway.openapi import openapi_document
+from gateway.publisher import BrokerUnavailable
+from gateway.state import gateway
+from gateway.verification import authenticate_bearer
+from payloads import Context, ReplyTarget
+
+log = logging.getLogger(__name__)
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+PRIORITIES = {
+    "interactive": routing.Priority.INTERACTIVE,
+    "bulk": routing.Priority.BULK,
+}
+RETRY_AFTER_SECONDS = "5"
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if request.endpoint == "api.openapi":
+        return
+    g.team = authenticate_bearer(request, gateway().settings.api_tokens)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI document of this API."""
+    return jsonify(openapi_document())
+
+
+def _string_field(body: dict[str, Any], name: str, default: str = "") -> str:
+    value = body.get(name, default)
+    if not isinstance(value, str):
+        raise ApiError(400, "bad_request", f"`{name}` must be a string.")
+    return value
+
+
+@bp.post("/commands/<service>")
+def run_command(service: str) -> tuple[Response, int, dict[str, str]]:
+    """Queue a command for `service`; answer 202 with the task id once the broker confirmed."""
+    if service not in routing.SERVICES:
+        raise ApiError(404, "unknown_service",
+                       f"Unknown service {service!r}; use one of {sorted(routing.SERVICES)}.")
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", "Send the command as application/json.")
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", "The body is not valid JSON.") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "The body must be a JSON object.")
+    if "text" not in body:
+        raise ApiError(400, "bad_request", "The body needs a `text` field.")
+    text = _string_field(body, "text")
+    priority_name = _string_field(body, "priority", "interactive")
+    if priority_name not in PRIORITIES:
+        raise ApiError(400, "bad_request", f"`priority` must be one of {sorted(PRIORITIES)}.")
+    lang = _string_field(body, "lang", "en")
+    try:
+        command = grammar.parse(service, text, lang if lang in {"en", "es"} else "en")
+    except grammar.UsageError as error:
+        raise ApiError(400, "usage", error.reason, usage=error.usage) from error
+    context = Context(
+        team=g.team,
+        channel=_string_field(body, "channel"),
+        user=_string_field(body, "user", "api"),
+        source="api",
+    )
+    try:
+        accepted = gateway().dispatcher.command(
+            command, context, ReplyTarget(kind="none"), priority=PRIORITIES[priority_name]
+        )
+    except BrokerUnavailable as exc:
+        log.warning("API command not accepted: %s", exc)
+        raise ApiError(503, "broker_unavailable", "The broker is unavailable; retry later.",
+                       headers={"Retry-After": RETRY_AFTER_SECONDS}) from exc
+    status_url = url_for("api.task_status", task_id=accepted.task_id, _external=True)
+    body_out = {
+        "task_id": accepted.task_id,
+        "service": accepted.service,
+        "verb": accepted.verb,
+        "status_url": status_url,
+    }
+    return jsonify(body_out), 202, {"Location": status_url}
+
+
+@bp.get("/tasks/<task_id>")
+def task_status(task_id: str) -> Response:
+    """The state of a task and, once it finished, its result."""
+    try:
+        uuid.UUID(task_id)
+    except ValueError as exc:
+        raise ApiError(404, "unknown_task", "No such task.") from exc
+    result = AsyncResult(task_id, app=gateway().celery)
+    state = result.state
+    body: dict[str, Any] = {"task_id": task_id, "state": state}
+    if state == "SUCCESS":
+        value = result.result
+        # Results carry their team: a token only ever sees its own team's answers.
+        if not isinstance(value, dict) or value.get("team") != g.team:
+            raise ApiError(404, "unknown_task", "No such task.")
+        body["result"] = value
+    elif state == "FAILURE":
+        body["error"] = type(result.result).__name__ if result.result is not None else "error"
+    return jsonify(body)

@@ -1,0 +1,126 @@
+"""What a Slack Events API callback asks for: pure functions, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import grammar
+from grammar import Command
+from payloads import Context, HeardMessage, ReplyTarget
+
+# Message subtypes that carry a person's words (or their edit or deletion).
+HEARD_SUBTYPES = {"", "thread_broadcast", "file_share", "me_message", "message_changed",
+                  "message_deleted"}
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """Nothing to do; the reason is returned to Slack for easier debugging."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    """An app mention: one command for one service, answered in the thread."""
+
+    command: Command
+    context: Context
+    reply: ReplyTarget
+
+
+@dataclass(frozen=True)
+class Hear:
+    """A message a person wrote in a channel: published once to the heard stream."""
+
+    message: HeardMessage
+
+
+Action = Ignore | RunCommand | Hear
+
+
+def _bot_user_ids(payload: dict[str, Any]) -> set[str]:
+    ids = {str(a.get("user_id")) for a in payload.get("authorizations") or []
+           if isinstance(a, dict) and a.get("is_bot")}
+    return ids - {"None"}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def classify(payload: dict[str, Any]) -> Action:
+    """Decide what an `event_callback` payload asks for."""
+    event = payload.get("event")
+    if not isinstance(event, dict):
+        return Ignore("no event")
+    team = _text(payload.get("team_id")) or _text(event.get("team"))
+    if not team:
+        return Ignore("no team")
+    kind = event.get("type")
+    if kind == "app_mention":
+        return _mention(team, event, _bot_user_ids(payload))
+    if kind == "message":
+        return _message(team, event, _bot_user_ids(payload))
+    return Ignore(f"event type {kind!r} is not handled")
+
+
+def _is_from_a_bot(event: dict[str, Any], bot_users: set[str]) -> bool:
+    return bool(event.get("bot_id")) or event.get("subtype") == "bot_message" or (
+        _text(event.get("user")) in bot_users
+    )
+
+
+def _mention(team: str, event: dict[str, Any], bot_users: set[str]) -> Action:
+    if _is_from_a_bot(event, bot_users):
+        return Ignore("mention by a bot")
+    channel, ts = _text(event.get("channel")), _text(event.get("ts"))
+    if not channel or not ts:
+        return Ignore("mention without channel or ts")
+    command = grammar.parse_mention(_text(event.get("text")))
+    context = Context(
+        team=team,
+        channel=channel,
+        user=_text(event.get("user")),
+        channel_type=_text(event.get("channel_type")),
+        source="mention",
+    )
+    reply = ReplyTarget(kind="thread", channel=channel,
+                        thread_ts=_text(event.get("thread_ts")) or ts)
+    return RunCommand(command, context, reply)
+
+
+def _message(team: str, event: dict[str, Any], bot_users: set[str]) -> Action:
+    subtype = _text(event.get("subtype"))
+    if subtype not in HEARD_SUBTYPES:
+        return Ignore(f"message subtype {subtype!r} is not heard")
+    channel = _text(event.get("channel"))
+    channel_type = _text(event.get("channel_type"))
+    if subtype == "message_deleted":
+        ts = _text(event.get("deleted_ts"))
+        if not (channel and ts):
+            return Ignore("deletion without channel or ts")
+        return Hear(HeardMessage(team=team, channel=channel, ts=ts, channel_type=channel_type,
+                                 subtype=subtype))
+    # An edit carries the new version of the message inside the event.
+    body = event.get("message") if subtype == "message_changed" else event
+    if not isinstance(body, dict):
+        return Ignore("edit without message")
+    if _is_from_a_bot(body, bot_users) or _is_from_a_bot(event, bot_users):
+        return Ignore("message from a bot")
+    ts = _text(body.get("ts"))
+    if not (channel and ts and _text(body.get("user"))):
+        return Ignore("message without channel, ts or user")
+    return Hear(
+        HeardMessage(
+            team=team,
+            channel=channel,
+            ts=ts,
+            user=_text(body.get("user")),
+            text=_text(body.get("text")),
+            channel_type=channel_type,
+            thread_ts=_text(body.get("thread_ts")),
+            subtype=subtype,
+        )
+    )

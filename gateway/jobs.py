@@ -1,0 +1,96 @@
+"""Turns accepted requests into Celery task messages and publishes them through `routing`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from celery import Celery
+
+import routing
+from gateway.publisher import Outgoing, Publisher
+from grammar import Command
+from payloads import Context, HeardMessage, ReplyTarget
+
+# Task ids of Slack events derive from the event id, so a duplicate that slips past the
+# gateway's own check still carries the same id and the worker's reply ledger stops it.
+EVENT_NAMESPACE = uuid.UUID("5a1e7c9e-3f0b-4d8e-9c41-6f1b2a7d0e55")
+
+
+def event_task_id(team: str, event_id: str, purpose: str) -> str:
+    """A stable task id for what a Slack event asked for."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{team}:{event_id}:{purpose}"))
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A job the broker has confirmed."""
+
+    task_id: str
+    service: str
+    verb: str
+
+
+class Dispatcher:
+    """Builds task messages and publishes them with confirms."""
+
+    def __init__(self, celery: Celery, publisher: Publisher) -> None:
+        self.celery = celery
+        self.publisher = publisher
+
+    def _message(
+        self, task_id: str, task: str, kwargs: dict[str, object], summary: str
+    ) -> tuple[dict[str, object], object]:
+        # argsrepr/kwargsrepr are what worker logs show: a summary, never a response_url.
+        built = self.celery.amqp.as_task_v2(
+            task_id, task, args=(), kwargs=kwargs, argsrepr="()", kwargsrepr=summary
+        )
+        return built.headers, built.body
+
+    def command(
+        self,
+        command: Command,
+        context: Context,
+        reply: ReplyTarget,
+        *,
+        task_id: str | None = None,
+        priority: routing.Priority = routing.Priority.INTERACTIVE,
+    ) -> Accepted:
+        """Publish one command to its service's queue; return once the broker confirmed it."""
+        service = routing.SERVICES[command.service]
+        task_id = task_id or str(uuid.uuid4())
+        kwargs: dict[str, object] = {
+            "command": command.as_dict(),
+            "context": context.as_dict(),
+            "reply": reply.as_dict(),
+        }
+        summary = f"{command.verb} from {context.source} in {context.team}/{context.channel}"
+        headers, body = self._message(task_id, service.command_task, kwargs, summary)
+        self.publisher.publish(
+            Outgoing(
+                exchange=routing.COMMANDS.name,
+                routing_key=service.routing_key,
+                body=body,
+                headers=headers,
+                priority=int(priority),
+                correlation_id=task_id,
+            )
+        )
+        return Accepted(task_id, service.name, command.verb)
+
+    def heard(self, message: HeardMessage, task_id: str) -> None:
+        """Publish a heard message once to the topic exchange, for every listening service."""
+        summary = f"{message.subtype or 'message'} {message.team}/{message.channel}/{message.ts}"
+        headers, body = self._message(
+            task_id, routing.HEARD_TASK, {"message": message.as_dict()}, summary
+        )
+        self.publisher.publish(
+            Outgoing(
+                exchange=routing.HEARD.name,
+                routing_key=routing.heard_routing_key(message.team, message.channel),
+                body=body,
+                headers=headers,
+                priority=int(routing.Priority.EVENT),
+                correlation_id=task_id,
+            )
+        )

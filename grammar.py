@@ -1,0 +1,198 @@
+"""The command grammar shared by Slack (slash commands, mentions) and the HTTP API.
+
+The gateway parses with it to refuse unknown sub-commands before publishing anything; the
+workers parse with it again to dispatch. Help texts live here so both sides say the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+MAX_TEXT_LENGTH = 4000  # Slack's own limit for slash command text
+
+
+@dataclass(frozen=True)
+class Command:
+    """One parsed command: which service, which verb, its arguments and the user's language."""
+
+    service: str
+    verb: str
+    args: str
+    lang: str  # "en" or "es"
+
+    def as_dict(self) -> dict[str, str]:
+        """The JSON form carried in a task message."""
+        return {"service": self.service, "verb": self.verb, "args": self.args, "lang": self.lang}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> Command:
+        """Rebuild a command from its JSON form (raises `KeyError`/`TypeError` when malformed)."""
+        return cls(str(data["service"]), str(data["verb"]), str(data["args"]), str(data["lang"]))
+
+
+class UsageError(ValueError):
+    """The text is not a command of the service; `usage` says what is."""
+
+    def __init__(self, service: str | None, lang: str, reason: str) -> None:
+        super().__init__(reason)
+        self.service = service
+        self.lang = lang
+        self.reason = reason
+
+    @property
+    def usage(self) -> str:
+        """A helpful reply: the reason followed by the relevant help text."""
+        text = help_text(self.service, self.lang)
+        return f"{self.reason}\n\n{text}"
+
+
+def _fold(word: str) -> str:
+    """Lower-case and strip accents, so `Ánimo` and `animo` are the same word."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# Words that name a service at the start of a mention: "@bot busca ...".
+SERVICE_WORDS: dict[str, tuple[str, str]] = {
+    "search": ("search", "en"),
+    "find": ("search", "en"),
+    "busca": ("search", "es"),
+    "buscar": ("search", "es"),
+    "agenda": ("agenda", "en"),
+    "mood": ("sentiment", "en"),
+    "sentiment": ("sentiment", "en"),
+    "animo": ("sentiment", "es"),
+}
+
+HELP_WORDS: dict[str, str] = {"help": "en", "ayuda": "es", "?": "en"}
+
+# Sub-commands of each service: alias -> (verb, language of the alias).
+VERBS: dict[str, dict[str, tuple[str, str]]] = {
+    "search": {"help": ("help", "en"), "ayuda": ("help", "es")},
+    "agenda": {"help": ("help", "en"), "ayuda": ("help", "es")},
+    "sentiment": {
+        "help": ("help", "en"),
+        "ayuda": ("help", "es"),
+        "analyze": ("analyze", "en"),
+        "analyse": ("analyze", "en"),
+        "analiza": ("analyze", "es"),
+        "analizar": ("analyze", "es"),
+    },
+}
+
+# What a service does with text that starts with no known verb (None: it is a usage error).
+FREE_TEXT_VERB: dict[str, str | None] = {"search": "find", "agenda": None, "sentiment": None}
+# What a service does with no text at all.
+EMPTY_VERB: dict[str, str] = {"search": "help", "agenda": "help", "sentiment": "summary"}
+
+GENERAL_HELP_SERVICE = "search"  # answers "@bot help" and unknown mentions: it knows this grammar
+
+_HELP: dict[str | None, dict[str, str]] = {
+    None: {
+        "en": (
+            "*Estafeta* understands:\n"
+            "• `search <words>` – find what the team said\n"
+            "• `agenda help` – events and reminders\n"
+            "• `mood` – the mood of this channel; `mood analyze <text>` scores a text\n"
+            "• `help` – this message\n"
+            "Use them as slash commands (`/search`, `/agenda`, `/mood`) or mention me."
+        ),
+        "es": (
+            "*Estafeta* entiende:\n"
+            "• `busca <palabras>` – encuentra lo que dijo el equipo\n"
+            "• `agenda ayuda` – eventos y recordatorios\n"
+            "• `animo` – el ánimo de este canal; `animo analiza <texto>` puntúa un texto\n"
+            "• `ayuda` – este mensaje\n"
+            "Úsalos como comandos (`/search`, `/agenda`, `/mood`) o mencióname."
+        ),
+    },
+    "search": {
+        "en": (
+            "*search* – `/search <words>` finds messages heard in this workspace.\n"
+            "`/search help` shows this text."
+        ),
+        "es": (
+            "*busca* – `/search <palabras>` encuentra mensajes oídos en este espacio.\n"
+            "`/search ayuda` muestra este texto."
+        ),
+    },
+    "agenda": {
+        "en": "*agenda* – events and reminders.\n`/agenda help` shows this text.",
+        "es": "*agenda* – eventos y recordatorios.\n`/agenda ayuda` muestra este texto.",
+    },
+    "sentiment": {
+        "en": (
+            "*mood* – `/mood` summarises this channel over the last 7 days.\n"
+            "`/mood analyze <text>` scores a text from -1 (negative) to 1 (positive).\n"
+            "`/mood help` shows this text."
+        ),
+        "es": (
+            "*animo* – `/mood` resume este canal en los últimos 7 días.\n"
+            "`/mood analiza <texto>` puntúa un texto de -1 (negativo) a 1 (positivo).\n"
+            "`/mood ayuda` muestra este texto."
+        ),
+    },
+}
+
+_UNKNOWN = {
+    "en": "I don't know `{word}`.",
+    "es": "No conozco `{word}`.",
+}
+_TOO_LONG = {
+    "en": "That text is too long ({length} characters; the limit is {limit}).",
+    "es": "Ese texto es demasiado largo ({length} caracteres; el límite es {limit}).",
+}
+
+
+def help_text(service: str | None, lang: str = "en") -> str:
+    """The help of one service, or of the whole bot when `service` is None."""
+    texts = _HELP.get(service, _HELP[None])
+    return texts.get(lang, texts["en"])
+
+
+def _split_first(text: str) -> tuple[str, str]:
+    parts = text.strip().split(None, 1)
+    if not parts:
+        return "", ""
+    return parts[0], parts[1].strip() if len(parts) > 1 else ""
+
+
+def parse(service: str, text: str, lang: str = "en") -> Command:
+    """Parse the text of a command addressed to `service` (a slash command or HTTP body)."""
+    if service not in VERBS:
+        raise UsageError(None, lang, _UNKNOWN[lang].format(word=service))
+    if len(text) > MAX_TEXT_LENGTH:
+        raise UsageError(
+            service, lang, _TOO_LONG[lang].format(length=len(text), limit=MAX_TEXT_LENGTH)
+        )
+    first, rest = _split_first(text)
+    if not first:
+        return Command(service, EMPTY_VERB[service], "", lang)
+    known = VERBS[service].get(_fold(first))
+    if known is not None:
+        verb, verb_lang = known
+        return Command(service, verb, rest, verb_lang)
+    free_verb = FREE_TEXT_VERB[service]
+    if free_verb is None:
+        raise UsageError(service, lang, _UNKNOWN[lang].format(word=first[:40]))
+    return Command(service, free_verb, text.strip(), lang)
+
+
+_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*")
+
+
+def parse_mention(text: str) -> Command:
+    """Parse an app mention such as `<@U123> busca deploy`; unknown words get the general help."""
+    stripped = _MENTION.sub("", text, count=1)
+    first, rest = _split_first(stripped)
+    word = _fold(first)
+    if word in SERVICE_WORDS:
+        service, lang = SERVICE_WORDS[word]
+        try:
+            return parse(service, rest, lang)
+        except UsageError as error:
+            return Command(service, "help", error.reason, error.lang)
+    lang = HELP_WORDS.get(word, "en")
+    return Command(GENERAL_HELP_SERVICE, "overview", "", lang)

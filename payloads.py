@@ -1,0 +1,96 @@
+"""The JSON bodies carried by task messages, shared by the gateway (builds) and workers (read)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def _from_dict(cls: type[T], data: Any) -> T:
+    """Build dataclass `cls` from a dict, ignoring unknown keys; `TypeError` if malformed."""
+    if not isinstance(data, dict):
+        raise TypeError(f"{cls.__name__} must be an object, not {type(data).__name__}")
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    values = {k: v for k, v in data.items() if k in known}
+    for key, value in values.items():
+        if not isinstance(value, str):
+            raise TypeError(f"{cls.__name__}.{key} must be a string")
+    return cls(**values)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who asked and where: the team is the boundary of every piece of data."""
+
+    team: str
+    channel: str = ""
+    user: str = ""
+    channel_type: str = ""  # channel, group (private), im, mpim; empty for HTTP
+    source: str = "api"  # slash, mention, api, schedule
+
+    def as_dict(self) -> dict[str, str]:
+        """The JSON form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Context:
+        """Rebuild from the JSON form."""
+        context = _from_dict(cls, data)
+        if not context.team:
+            raise TypeError("Context.team is required")
+        return context
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    """Where the answer goes: a slash command's `response_url`, a thread, or nowhere (HTTP)."""
+
+    kind: str = "none"  # response_url, thread, none
+    url: str = ""
+    channel: str = ""
+    thread_ts: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        """The JSON form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ReplyTarget:
+        """Rebuild from the JSON form."""
+        target = _from_dict(cls, data)
+        if target.kind not in {"response_url", "thread", "none"}:
+            raise TypeError(f"unknown reply target {target.kind!r}")
+        return target
+
+
+@dataclass(frozen=True)
+class HeardMessage:
+    """A message the bot heard in a channel, normalised from a Slack `message` event."""
+
+    team: str
+    channel: str
+    ts: str
+    user: str = ""
+    text: str = ""
+    channel_type: str = ""
+    thread_ts: str = ""
+    subtype: str = ""  # "", message_changed, message_deleted, thread_broadcast, ...
+
+    @property
+    def deleted(self) -> bool:
+        """Whether this is the deletion of an earlier message."""
+        return self.subtype == "message_deleted"
+
+    def as_dict(self) -> dict[str, str]:
+        """The JSON form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> HeardMessage:
+        """Rebuild from the JSON form."""
+        message = _from_dict(cls, data)
+        if not (message.team and message.channel and message.ts):
+            raise TypeError("HeardMessage needs team, channel and ts")
+        return message

@@ -1,0 +1,94 @@
+"""Celery application factory shared by every worker service, beat and the gateway's client."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery
+from celery.signals import after_setup_logger, worker_ready
+
+import routing
+from settings import Settings
+
+TASK_SOFT_TIME_LIMIT = 60  # seconds; the handler gets an exception and the message dies cleanly
+TASK_TIME_LIMIT = 90  # seconds; the child process is killed
+
+
+def base_config(settings: Settings) -> dict[str, Any]:
+    """Celery settings every process shares: JSON only, durable and confirmed publishing."""
+    return {
+        "broker_url": settings.broker_url,
+        "result_backend": settings.effective_result_backend,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 4,
+        # Retries, beat and replays publish with confirms, like the gateway does.
+        "broker_transport_options": {"confirm_publish": True},
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "result_extended": True,
+        "result_expires": 7 * 24 * 3600,
+        "task_default_delivery_mode": "persistent",
+        "task_routes": routing.task_routes(),
+        "task_queue_max_priority": routing.MAX_PRIORITY,
+        "task_create_missing_queues": False,
+        "task_track_started": True,
+        "enable_utc": True,
+        "timezone": "UTC",
+    }
+
+
+def celery_client(settings: Settings) -> Celery:
+    """A Celery app that publishes and reads results but runs no tasks (gateway, tools)."""
+    app = Celery("estafeta-client", set_as_current=False)
+    app.conf.update(base_config(settings))
+    app.conf.task_queues = routing.all_queues()
+    return app
+
+
+def create_worker_app(service: routing.Service, settings: Settings | None = None) -> Celery:
+    """The Celery app of one worker service: it consumes only `service`'s queues."""
+    settings = settings or Settings.from_env()
+    app = Celery(f"estafeta-{service.name}")
+    app.conf.update(base_config(settings))
+    app.conf.update(
+        {
+            "task_queues": service.consumed_queues,
+            "task_default_queue": service.command_queue.name,
+            "task_default_exchange": routing.COMMANDS.name,
+            "task_default_routing_key": service.routing_key,
+            "task_default_priority": int(service.default_priority),
+            # The broker can only reorder by priority what it has not handed out yet.
+            "worker_prefetch_multiplier": 1,
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": True,
+            # A failed task is rejected, so its queue dead-letters it instead of dropping it.
+            "task_acks_on_failure_or_timeout": False,
+            "task_soft_time_limit": TASK_SOFT_TIME_LIMIT,
+            "task_time_limit": TASK_TIME_LIMIT,
+            "worker_consumer": "workers.consumer:DeadLetteringConsumer",
+            "worker_concurrency": settings.worker_concurrency,
+            "worker_cancel_long_running_tasks_on_connection_loss": True,
+            "worker_hijack_root_logger": True,
+            "worker_redirect_stdouts": False,
+        }
+    )
+    app.conf.estafeta_service = service.name
+    app.conf.estafeta_settings = settings
+    return app
+
+
+@worker_ready.connect
+def _declare_topology(sender: Any = None, **_: Any) -> None:
+    """Declare the whole topology, dead-letter queues included, once the worker is up."""
+    app = sender.app
+    with app.connection_for_write() as connection:
+        routing.declare_all(connection.default_channel)
+
+
+@after_setup_logger.connect
+def _quiet_libraries(logger: logging.Logger, **_: Any) -> None:
+    # slack_sdk logs request details at DEBUG; keep tokens and bodies out of the logs.
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)

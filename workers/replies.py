@@ -1,0 +1,212 @@
+"""Answers to Slack through `slack_sdk`, posted once even when a task runs twice."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sqlite3
+import time
+import urllib.error
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from payloads import ReplyTarget
+from workers.storage import open_database
+
+log = logging.getLogger(__name__)
+
+REPLY_EVENT_TYPE = "estafeta_reply"
+SLACK_TIMEOUT = 10  # seconds; well inside the task's soft time limit
+
+LEDGER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS replies (
+    reply_key  TEXT PRIMARY KEY,
+    state      TEXT NOT NULL,          -- posting | posted
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    task_id    TEXT PRIMARY KEY,
+    count      INTEGER NOT NULL,
+    updated_at REAL NOT NULL
+);
+"""
+
+
+@dataclass
+class Reply:
+    """What a handler answers: text for people, data for HTTP clients."""
+
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+    in_channel: bool = False  # slash commands: visible to the whole channel, not only the caller
+
+
+class TransientError(Exception):
+    """Slack could not take the reply now; retry later (after `retry_after` seconds if given)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Ledger:
+    """Per-service record of replies posted and deliveries seen, in the service's SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This process's connection."""
+        return open_database(self.path, LEDGER_SCHEMA)
+
+    def state(self, key: str) -> str | None:
+        """`posting`, `posted` or None for a reply key."""
+        row = self.db.execute("SELECT state FROM replies WHERE reply_key = ?", (key,)).fetchone()
+        return None if row is None else str(row["state"])
+
+    def claim(self, key: str) -> None:
+        """Record that the reply is about to be posted."""
+        self.db.execute(
+            "INSERT INTO replies (reply_key, state, updated_at) VALUES (?, 'posting', ?)"
+            " ON CONFLICT (reply_key) DO UPDATE SET updated_at = excluded.updated_at",
+            (key, time.time()),
+        )
+
+    def release(self, key: str) -> None:
+        """Forget a claim whose post certainly did not happen."""
+        self.db.execute("DELETE FROM replies WHERE reply_key = ? AND state = 'posting'", (key,))
+
+    def mark_posted(self, key: str) -> None:
+        """Record that the reply is in Slack."""
+        self.db.execute(
+            "INSERT INTO replies (reply_key, state, updated_at) VALUES (?, 'posted', ?)"
+            " ON CONFLICT (reply_key) DO UPDATE SET state = 'posted', updated_at = ?",
+            (key, time.time(), time.time()),
+        )
+
+    def count_redelivery(self, task_id: str) -> int:
+        """Count one more redelivery of `task_id` and return how many there have been."""
+        row = self.db.execute(
+            "INSERT INTO deliveries (task_id, count, updated_at) VALUES (?, 1, ?)"
+            " ON CONFLICT (task_id) DO UPDATE SET count = count + 1, updated_at = excluded.updated_at"
+            " RETURNING count",
+            (task_id, time.time()),
+        ).fetchone()
+        return int(row["count"])
+
+    def prune(self, older_than: float) -> int:
+        """Delete records older than `older_than` seconds; return how many went."""
+        cutoff = time.time() - older_than
+        removed = self.db.execute("DELETE FROM replies WHERE updated_at < ?", (cutoff,)).rowcount
+        removed += self.db.execute(
+            "DELETE FROM deliveries WHERE updated_at < ?", (cutoff,)
+        ).rowcount
+        return removed
+
+
+def _slack_api_error(exc: SlackApiError) -> Exception:
+    """A transient error for 429 and 5xx; the original error otherwise (it will dead-letter)."""
+    status = exc.response.status_code
+    if status == 429:
+        retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
+        return TransientError("Slack rate limit", retry_after=retry_after)
+    if status >= 500:
+        return TransientError(f"Slack answered {status}")
+    return exc
+
+
+_NETWORK_ERRORS = (urllib.error.URLError, socket.timeout, ConnectionError, TimeoutError)
+
+
+class SlackReplier:
+    """Posts replies through the Slack Web API and `response_url`s, once per reply key."""
+
+    def __init__(self, api_url: str, bot_token: str, ledger: Ledger) -> None:
+        self.client = WebClient(
+            token=bot_token or None,
+            base_url=api_url if api_url.endswith("/") else api_url + "/",
+            timeout=SLACK_TIMEOUT,
+            retry_handlers=[],  # retries are Celery's job: a worker never sleeps on Slack
+        )
+        self.ledger = ledger
+
+    def deliver(self, target: ReplyTarget, key: str, reply: Reply) -> bool:
+        """Post `reply` to `target` unless already posted under `key`; True if posted now."""
+        if target.kind == "none":
+            return False
+        state = self.ledger.state(key)
+        if state == "posted":
+            log.info("reply %s already posted; not posting again", key)
+            return False
+        if state == "posting" and target.kind == "thread" and self._already_in_thread(target, key):
+            # An earlier attempt died between Slack's answer and our record of it.
+            self.ledger.mark_posted(key)
+            return False
+        self.ledger.claim(key)
+        try:
+            if target.kind == "thread":
+                self._post_in_thread(target, key, reply)
+            else:
+                self._post_to_response_url(target, reply)
+        except TransientError as exc:
+            if exc.retry_after is not None:  # a 429 means Slack did not post it
+                self.ledger.release(key)
+            raise
+        self.ledger.mark_posted(key)
+        return True
+
+    def post_message(self, channel: str, text: str, **extra: Any) -> dict[str, Any]:
+        """`chat.postMessage` with Slack's transient failures turned into `TransientError`."""
+        try:
+            response = self.client.chat_postMessage(channel=channel, text=text, **extra)
+        except SlackApiError as exc:
+            raise _slack_api_error(exc) from exc
+        except _NETWORK_ERRORS as exc:
+            raise TransientError(f"Slack unreachable: {exc}") from exc
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def _post_in_thread(self, target: ReplyTarget, key: str, reply: Reply) -> None:
+        self.post_message(
+            target.channel,
+            reply.text,
+            thread_ts=target.thread_ts or None,
+            metadata={"event_type": REPLY_EVENT_TYPE, "event_payload": {"reply_key": key}},
+        )
+
+    def _already_in_thread(self, target: ReplyTarget, key: str) -> bool:
+        try:
+            response = self.client.conversations_replies(
+                channel=target.channel, ts=target.thread_ts, include_all_metadata=True, limit=200
+            )
+        except SlackApiError as exc:
+            raise _slack_api_error(exc) from exc
+        except _NETWORK_ERRORS as exc:
+            raise TransientError(f"Slack unreachable: {exc}") from exc
+        for message in response.get("messages") or []:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("reply_key") == key:
+                return True
+        return False
+
+    def _post_to_response_url(self, target: ReplyTarget, reply: Reply) -> None:
+        webhook = WebhookClient(target.url, timeout=SLACK_TIMEOUT, retry_handlers=[])
+        try:
+            response = webhook.send(
+                text=reply.text,
+                response_type="in_channel" if reply.in_channel else "ephemeral",
+            )
+        except _NETWORK_ERRORS as exc:
+            raise TransientError(f"response_url unreachable: {exc}") from exc
+        if response.status_code == 429:
+            retry_after = float(response.headers.get("Retry-After", "1") or 1)
+            raise TransientError("Slack rate limit", retry_after=retry_after)
+        if response.status_code >= 500:
+            raise TransientError(f"response_url answered {response.status_code}")
+        if response.status_code >= 400:
+            raise RuntimeError(f"response_url refused the reply: {response.status_code}")

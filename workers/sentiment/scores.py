@@ -1,0 +1,85 @@
+"""The sentiment service's store: one score per heard message, summarised per channel."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from workers.storage import open_database
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS scores (
+    team    TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    ts      TEXT NOT NULL,
+    user    TEXT NOT NULL,
+    score   REAL NOT NULL,
+    at      REAL NOT NULL,
+    PRIMARY KEY (team, channel, ts)
+);
+CREATE INDEX IF NOT EXISTS scores_by_channel_time ON scores (team, channel, at);
+"""
+
+POSITIVE = 0.05  # VADER's own thresholds for the compound score
+NEGATIVE = -0.05
+
+
+def label(score: float) -> str:
+    """negative, neutral or positive."""
+    if score >= POSITIVE:
+        return "positive"
+    if score <= NEGATIVE:
+        return "negative"
+    return "neutral"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The mood of a channel over a period."""
+
+    messages: int
+    average: float
+    positive_share: float
+    negative_share: float
+
+
+class ScoreStore:
+    """Scores of every team's messages; every read is confined to one team."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This process's connection."""
+        return open_database(self.path, SCHEMA)
+
+    def put(self, team: str, channel: str, ts: str, user: str, score: float) -> None:
+        """Store or replace the score of one message (edits are rescored)."""
+        self.db.execute(
+            "INSERT INTO scores (team, channel, ts, user, score, at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (team, channel, ts) DO UPDATE SET score = excluded.score",
+            (team, channel, ts, user, score, float(ts)),
+        )
+
+    def delete(self, team: str, channel: str, ts: str) -> None:
+        """Forget a deleted message."""
+        self.db.execute(
+            "DELETE FROM scores WHERE team = ? AND channel = ? AND ts = ?", (team, channel, ts)
+        )
+
+    def summary(self, team: str, channel: str, days: int, now: float | None = None) -> Summary:
+        """Average score and shares over the last `days` days in one channel of one team."""
+        since = (now or time.time()) - days * 86400
+        row = self.db.execute(
+            "SELECT count(*) AS n, avg(score) AS mean,"
+            " sum(score >= ?) AS pos, sum(score <= ?) AS neg"
+            " FROM scores WHERE team = ? AND channel = ? AND at >= ?",
+            (POSITIVE, NEGATIVE, team, channel, since),
+        ).fetchone()
+        count = int(row["n"])
+        if not count:
+            return Summary(0, 0.0, 0.0, 0.0)
+        return Summary(count, float(row["mean"]), row["pos"] / count, row["neg"] / count)

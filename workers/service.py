@@ -1,0 +1,155 @@
+"""Turns a service's plain handlers into its Celery tasks: commands, heard messages, upkeep.
+
+A service module only writes pure handlers (`Command` + `Context` -> `Reply`); this module adds
+what every service needs: payload validation, the reply posted once, retries with backoff for
+Slack's transient failures, and a guard that dead-letters a message that keeps killing workers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from celery import Celery, Task
+from celery.exceptions import Reject
+from celery.utils.time import get_exponential_backoff_interval
+
+import grammar
+import routing
+from grammar import Command
+from payloads import Context, HeardMessage, ReplyTarget
+from settings import Settings
+from workers.replies import Ledger, Reply, SlackReplier, TransientError
+
+log = logging.getLogger(__name__)
+
+CommandHandler = Callable[[Command, Context], Reply]
+HeardHandler = Callable[[HeardMessage], None]
+MaintenanceHandler = Callable[[], dict[str, Any]]
+
+MAX_RETRIES = 8
+RETRY_BACKOFF_FACTOR = 2  # seconds: 2, 4, 8, ... with full jitter
+RETRY_BACKOFF_MAX = 300
+MAX_REDELIVERIES = 5  # a message redelivered this often after worker crashes is dead-lettered
+LEDGER_RETENTION = 14 * 24 * 3600
+
+
+@dataclass
+class ServiceHandlers:
+    """The domain code of one service."""
+
+    commands: Mapping[str, CommandHandler]
+    on_heard: HeardHandler | None = None
+    maintenance: list[MaintenanceHandler] = field(default_factory=list)
+
+
+class ServiceTask(Task):  # type: ignore[misc]
+    """Base task of the services: retries go back to the service's own command queue."""
+
+    abstract = True
+    max_retries = MAX_RETRIES
+    service: routing.Service
+    ledger: Ledger
+
+    def retry_later(self, exc: TransientError) -> Exception:
+        """Schedule a retry after Slack's `Retry-After`, or after exponential backoff."""
+        countdown = exc.retry_after
+        if countdown is None:
+            countdown = get_exponential_backoff_interval(
+                RETRY_BACKOFF_FACTOR, self.request.retries, RETRY_BACKOFF_MAX, full_jitter=True
+            )
+        log.warning("transient failure (%s); retry %d in %.1fs",
+                    exc, self.request.retries + 1, countdown)
+        # Heard messages came through the topic exchange: retrying there would reach every
+        # listening service again, so a retry always goes to this service's command queue.
+        return self.retry(exc=exc, countdown=countdown, queue=self.service.command_queue.name)
+
+    def guard_redelivery(self) -> None:
+        """Dead-letter a message that has been redelivered too often (it crashes workers)."""
+        if not (self.request.delivery_info or {}).get("redelivered"):
+            return
+        count = self.ledger.count_redelivery(self.request.id)
+        if count > MAX_REDELIVERIES:
+            log.error("task %s redelivered %d times; dead-lettering it", self.request.id, count)
+            raise Reject(f"redelivered {count} times", requeue=False)
+
+
+def _help(service: str) -> CommandHandler:
+    def answer(command: Command, context: Context) -> Reply:
+        text = grammar.help_text(service, command.lang)
+        if command.args:  # the usage reply to something the service did not understand
+            text = f"{command.args}\n\n{text}"
+        return Reply(text, {"help": True})
+
+    return answer
+
+
+def _overview(command: Command, context: Context) -> Reply:
+    return Reply(grammar.help_text(None, command.lang), {"help": True})
+
+
+def register_service(app: Celery, service: routing.Service, handlers: ServiceHandlers) -> None:
+    """Register `service`'s command, heard-message and maintenance tasks on `app`."""
+    settings: Settings = app.conf.estafeta_settings
+    ledger = Ledger(settings.data_dir / f"{service.name}.sqlite")
+    replier = SlackReplier(settings.slack_api_url, settings.slack_bot_token, ledger)
+    commands: dict[str, CommandHandler] = {
+        "help": _help(service.name),
+        "overview": _overview,
+        **handlers.commands,
+    }
+    base = type(f"{service.name.title()}Task", (ServiceTask,), {
+        "service": service, "ledger": ledger,
+    })
+
+    @app.task(name=service.command_task, bind=True, base=base, shared=False)
+    def run_command(
+        self: ServiceTask, command: dict[str, str], context: dict[str, str],
+        reply: dict[str, str],
+    ) -> dict[str, Any]:
+        """Answer one command and post the reply once."""
+        self.guard_redelivery()
+        parsed = Command.from_dict(command)
+        where = Context.from_dict(context)
+        target = ReplyTarget.from_dict(reply)
+        handler = commands.get(parsed.verb)
+        if handler is None:
+            handler = _help(service.name)
+            parsed = Command(parsed.service, "help", f"Unknown command `{parsed.verb}`.",
+                             parsed.lang)
+        answer = handler(parsed, where)
+        try:
+            posted = replier.deliver(target, key=self.request.id, reply=answer)
+        except TransientError as exc:
+            raise self.retry_later(exc) from exc
+        return {
+            "service": service.name,
+            "verb": parsed.verb,
+            "team": where.team,
+            "text": answer.text,
+            "data": answer.data,
+            "posted": posted,
+        }
+
+    if handlers.on_heard is not None:
+        on_heard = handlers.on_heard
+
+        @app.task(name=routing.HEARD_TASK, bind=True, base=base, ignore_result=True, shared=False)
+        def heard(self: ServiceTask, message: dict[str, str]) -> None:
+            """Take in one heard message (idempotent by team, channel and ts)."""
+            self.guard_redelivery()
+            on_heard(HeardMessage.from_dict(message))
+
+    upkeep = handlers.maintenance
+
+    @app.task(name=service.maintenance_task, bind=True, base=base, shared=False)
+    def maintenance(self: ServiceTask) -> dict[str, Any]:
+        """Periodic housekeeping: prune the reply ledger and run the service's own upkeep."""
+        report: dict[str, Any] = {"ledger_pruned": ledger.prune(LEDGER_RETENTION)}
+        for step in upkeep:
+            report.update(step())
+        return report
+
+    app.conf.estafeta_replier = replier
