@@ -23,9 +23,15 @@ def verify_slack_request(request: Request, signing_secret: str) -> None:
         raise ApiError(401, "unauthorized", "Missing Slack signature headers.")
     if not (timestamp.isascii() and timestamp.isdigit()):
         raise ApiError(401, "unauthorized", "The Slack request timestamp is not a number.")
+    body = request.get_data(cache=True)
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        # Slack only sends UTF-8; the verifier would fail to decode anything else.
+        raise ApiError(401, "unauthorized", "Invalid Slack signature.") from None
     verifier = SignatureVerifier(signing_secret)
     # SignatureVerifier checks the 5-minute window and compares in constant time.
-    if not verifier.is_valid(request.get_data(cache=True), timestamp, signature):
+    if not verifier.is_valid(body, timestamp, signature):
         raise ApiError(401, "unauthorized", "Invalid or stale Slack signature.")
 
 

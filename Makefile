@@ -1,0 +1,51 @@
+# Estafeta — `make help` lists the targets.
+VENV      ?= .venv
+PYTHON    ?= python3
+BIN       := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+comma     := ,
+ENV_FILES := local.env$(if $(wildcard .env),$(comma).env)
+PORT      ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-unit bench demo lint dead-list dead-replay clean
+
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(INSTALLED) ## install into a local virtualenv (.venv)
+
+run: $(INSTALLED) ## start gateway, the three workers and beat (Procfile) against BROKER_URL
+	@set -a; [ ! -f .env ] || . ./.env; set +a; $(BIN)/estafeta check-broker
+	$(BIN)/honcho start -f Procfile -e $(ENV_FILES) --port $(PORT)
+
+test: $(INSTALLED) ## run the whole test suite (needs RabbitMQ; see README)
+	$(BIN)/pytest
+
+test-unit: $(INSTALLED) ## run the tests that need no broker
+	$(BIN)/pytest tests/unit
+
+bench: $(INSTALLED) ## run the benchmarks and print ratios against same-run baselines
+	$(BIN)/python -m bench
+
+demo: $(INSTALLED) ## talk to a running `make run` through a simulated Slack
+	@set -a; . ./local.env; [ ! -f .env ] || . ./.env; set +a; $(BIN)/estafeta demo
+
+lint: $(INSTALLED) ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+dead-list: $(INSTALLED) ## show a service's dead letters: make dead-list SERVICE=search
+	$(BIN)/estafeta dead list $(SERVICE)
+
+dead-replay: $(INSTALLED) ## replay a service's dead letters: make dead-replay SERVICE=search
+	$(BIN)/estafeta dead replay $(SERVICE)
+
+clean: ## remove the virtualenv and local data
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,156 @@
+"""`estafeta`: operator commands — check the broker, declare the topology, inspect dead letters."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from kombu import Connection, Producer
+
+import routing
+from settings import Settings
+
+
+def _connect(settings: Settings, timeout: float = 3.0) -> Connection:
+    # confirm_publish: every publish waits for the broker's confirm (and raises on a nack).
+    connection = Connection(settings.broker_url, connect_timeout=timeout,
+                            transport_options={"confirm_publish": True})
+    connection.ensure_connection(max_retries=1, timeout=timeout)
+    return connection
+
+
+def _safe_url(url: str) -> str:
+    """The broker URL without its password, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}"
+    return url
+
+
+def check_broker(settings: Settings) -> int:
+    """Exit 0 if the broker accepts a connection, else print one clear line and exit 1."""
+    try:
+        with _connect(settings) as connection:
+            routing.declare_all(connection.default_channel)
+    except Exception as exc:
+        print(
+            f"estafeta: cannot reach the broker at {_safe_url(settings.broker_url)} "
+            f"({type(exc).__name__}: {exc}); start RabbitMQ with `rabbitmq-server -detached` "
+            "(or `docker compose up rabbitmq`) or set BROKER_URL.",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"estafeta: broker reachable at {_safe_url(settings.broker_url)}; topology declared.")
+    return 0
+
+
+def _dead_queue(service_name: str) -> Any:
+    try:
+        return routing.SERVICES[service_name].dead_queue
+    except KeyError:
+        raise SystemExit(f"estafeta: unknown service {service_name!r}; "
+                         f"use one of {', '.join(routing.SERVICES)}") from None
+
+
+def _origin(message: Any) -> str:
+    deaths = (message.headers or {}).get("x-death") or [{}]
+    return str(deaths[0].get("queue", ""))
+
+
+def dead_list(settings: Settings, service_name: str, limit: int) -> int:
+    """Print dead letters of a service without removing them."""
+    queue = _dead_queue(service_name)
+    shown = 0
+    with _connect(settings) as connection:
+        channel = connection.channel()
+        bound = queue(channel)
+        bound.declare()
+        fetched = []
+        while shown < limit:
+            message = bound.get(no_ack=False)
+            if message is None:
+                break
+            fetched.append(message)
+            headers = message.headers or {}
+            print(json.dumps({
+                "task": headers.get("task"),
+                "id": headers.get("id"),
+                "from_queue": _origin(message),
+                "reason": ((headers.get("x-death") or [{}])[0]).get("reason"),
+                "content_type": message.content_type,
+                "body": message.body[:300].decode("utf-8", "replace")
+                if isinstance(message.body, bytes) else str(message.body)[:300],
+            }, default=str))
+            shown += 1
+        for message in fetched:  # put them back, untouched
+            message.requeue()
+        channel.close()
+    print(f"{shown} dead letter(s) shown from {queue.name}", file=sys.stderr)
+    return 0
+
+
+def dead_replay(settings: Settings, service_name: str, limit: int) -> int:
+    """Publish dead letters back to the queue they died in (confirmed), then remove them."""
+    queue = _dead_queue(service_name)
+    replayed = 0
+    with _connect(settings) as connection:
+        channel = connection.channel()
+        producer = Producer(channel)
+        bound = queue(channel)
+        bound.declare()
+        while replayed < limit:
+            message = bound.get(no_ack=False)
+            if message is None:
+                break
+            origin = _origin(message)
+            if origin not in {q.name for q in routing.service_of_queue(queue.name).consumed_queues}:
+                message.requeue()
+                print(f"skipping a message from unknown queue {origin!r}", file=sys.stderr)
+                break
+            headers = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")}
+            # The default exchange routes by queue name: back to that one queue only, never
+            # to the topic exchange, where other services would receive it a second time.
+            producer.publish(
+                message.body, exchange="", routing_key=origin, headers=headers,
+                content_type=message.content_type, content_encoding=message.content_encoding,
+                priority=message.properties.get("priority") or int(routing.Priority.BULK),
+                correlation_id=message.properties.get("correlation_id"),
+                delivery_mode=2, retry=False,
+            )
+            message.ack()  # only after the broker confirmed the copy
+            replayed += 1
+        channel.close()
+    print(f"{replayed} dead letter(s) replayed from {queue.name}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `estafeta` command."""
+    parser = argparse.ArgumentParser(prog="estafeta", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check-broker", help="check that the broker is reachable; declare topology")
+    dead = sub.add_parser("dead", help="inspect or replay a service's dead letters")
+    dead.add_argument("action", choices=["list", "replay"])
+    dead.add_argument("service", choices=sorted(routing.SERVICES))
+    dead.add_argument("--limit", type=int, default=100)
+    demo = sub.add_parser("demo", help="drive a running gateway with a simulated Slack")
+    demo.add_argument("--gateway", default=None, help="gateway URL (default http://127.0.0.1:$PORT)")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if args.command == "check-broker":
+        return check_broker(settings)
+    if args.command == "dead":
+        if args.action == "list":
+            return dead_list(settings, args.service, args.limit)
+        return dead_replay(settings, args.service, args.limit)
+    from slacksim.demo import run_demo
+
+    return run_demo(settings, args.gateway)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

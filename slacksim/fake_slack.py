@@ -1,0 +1,267 @@
+"""A fake Slack Web API served over real HTTP: it records every call and can misbehave on cue.
+
+Point `SLACK_API_URL` at `FakeSlack.api_url` and use `FakeSlack.response_url()` as the
+`response_url` of simulated slash commands. The tests, `make demo` and the benchmarks share it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
+
+T = TypeVar("T")
+
+BOT_USER_ID = "UBOT"
+DEFAULT_TOKEN = "xoxb-fake-token"
+
+
+@dataclass
+class Call:
+    """One request the fake received."""
+
+    method: str  # Web API method, or "response_url"
+    params: dict[str, Any]
+    path: str
+    at: float = field(default_factory=time.time)
+
+
+@dataclass
+class _Trouble:
+    status: int
+    retry_after: int | None
+    stall: float
+    times: int
+
+
+class FakeSlack:
+    """An HTTP server that behaves like the parts of Slack the bot uses."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str = DEFAULT_TOKEN,
+                 team: str = "T0001") -> None:
+        self.token = token
+        self.team = team
+        self.calls: list[Call] = []
+        self._troubles: dict[str, list[_Trouble]] = {}
+        self._lock = threading.Condition()
+        self._ts = itertools.count(1)
+        self._responses = itertools.count(1)
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """`http://host:port` of the fake."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """The value for `SLACK_API_URL`."""
+        return f"{self.base_url}/api/"
+
+    def response_url(self) -> str:
+        """A fresh `response_url` for one simulated slash command."""
+        return f"{self.base_url}/response/{next(self._responses)}"
+
+    def start(self) -> FakeSlack:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="fake-slack")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # -- scripting ---------------------------------------------------------------------------
+
+    def fail(self, method: str, status: int, *, retry_after: int | None = None,
+             times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with HTTP `status` (429 adds Retry-After)."""
+        with self._lock:
+            self._troubles.setdefault(method, []).append(
+                _Trouble(status, retry_after, 0.0, times))
+
+    def stall(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Record the next `times` calls of `method`, then wait `seconds` before answering."""
+        with self._lock:
+            self._troubles.setdefault(method, []).append(_Trouble(200, None, seconds, times))
+
+    def reset(self) -> None:
+        """Forget every call and every scripted trouble."""
+        with self._lock:
+            self.calls.clear()
+            self._troubles.clear()
+
+    # -- inspection --------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        """Every recorded call of `method`."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages posted with `chat.postMessage` (optionally in one channel)."""
+        return [c.params for c in self.calls_to("chat.postMessage")
+                if channel is None or c.params.get("channel") == channel]
+
+    def responses(self, url: str | None = None) -> list[dict[str, Any]]:
+        """Bodies sent to `response_url`s (optionally to one of them)."""
+        return [c.params for c in self.calls_to("response_url")
+                if url is None or self.base_url + c.path == url]
+
+    def wait_for(self, probe: Callable[[], T], timeout: float = 10.0) -> T:
+        """Wait until `probe()` returns something truthy and return it."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                value = probe()
+                if value:
+                    return value
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"fake Slack: condition not met within {timeout}s")
+                self._lock.wait(min(remaining, 0.2))
+
+    # -- serving -----------------------------------------------------------------------------
+
+    def _take_trouble(self, method: str) -> _Trouble | None:
+        with self._lock:
+            queue = self._troubles.get(method)
+            if not queue:
+                return None
+            trouble = queue[0]
+            trouble.times -= 1
+            if trouble.times <= 0:
+                queue.pop(0)
+            return trouble
+
+    def _record(self, call: Call) -> None:
+        with self._lock:
+            self.calls.append(call)
+            self._lock.notify_all()
+
+    def _thread_messages(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        messages = []
+        for params in self.posted(channel):
+            if params.get("ts") == ts or params.get("thread_ts") == ts:
+                messages.append({
+                    "type": "message", "user": BOT_USER_ID, "text": params.get("text", ""),
+                    "ts": params["ts"], "thread_ts": params.get("thread_ts"),
+                    "metadata": params.get("metadata"),
+                })
+        return messages
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "response_url":
+            return {"ok": True}
+        if method == "auth.test":
+            return {"ok": True, "user_id": BOT_USER_ID, "team_id": self.team, "bot_id": "BBOT"}
+        if method == "chat.postMessage":
+            if not params.get("channel") or not (params.get("text") or params.get("blocks")):
+                return {"ok": False, "error": "no_text"}
+            return {"ok": True, "channel": params["channel"], "ts": params["ts"],
+                    "message": {"text": params.get("text", ""), "ts": params["ts"]}}
+        if method == "conversations.replies":
+            channel, ts = str(params.get("channel", "")), str(params.get("ts", ""))
+            return {"ok": True, "messages": self._thread_messages(channel, ts),
+                    "has_more": False}
+        if method == "users.info":
+            user = str(params.get("user", ""))
+            return {"ok": True, "user": {"id": user, "name": user.lower(), "tz": "Europe/Madrid",
+                                         "tz_offset": 3600, "is_admin": False}}
+        return {"ok": False, "error": "unknown_method"}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return  # keep test output clean
+
+            def _params(self) -> dict[str, Any]:
+                parts = urlsplit(self.path)
+                params: dict[str, Any] = dict(parse_qsl(parts.query))
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                if raw:
+                    if (self.headers.get("Content-Type") or "").startswith("application/json"):
+                        body = json.loads(raw)
+                        if isinstance(body, dict):
+                            params.update(body)
+                    else:
+                        params.update(parse_qsl(raw.decode()))
+                for key in ("metadata",):
+                    if isinstance(params.get(key), str):
+                        params[key] = json.loads(params[key])
+                return params
+
+            def _handle(self) -> None:
+                path = urlsplit(self.path).path
+                if path.startswith("/api/"):
+                    method = path[len("/api/"):]
+                elif path.startswith("/response/"):
+                    method = "response_url"
+                else:
+                    self._send(404, {"ok": False, "error": "not_found"})
+                    return
+                params = self._params()
+                authorized = self.headers.get("Authorization") == f"Bearer {fake.token}"
+                trouble = fake._take_trouble(method)
+                if trouble is not None and trouble.status != 200:
+                    headers = {}
+                    if trouble.retry_after is not None:
+                        headers["Retry-After"] = str(trouble.retry_after)
+                    error = "ratelimited" if trouble.status == 429 else "internal_error"
+                    fake._record(Call(f"{method}!{trouble.status}", params, path))
+                    self._send(trouble.status, {"ok": False, "error": error}, headers)
+                    return
+                if not authorized and method != "response_url":
+                    fake._record(Call(f"{method}!invalid_auth", params, path))
+                    self._send(200, {"ok": False, "error": "invalid_auth"})
+                    return
+                if method == "chat.postMessage":
+                    params["ts"] = f"{int(time.time())}.{next(fake._ts):06d}"
+                fake._record(Call(method, params, path))
+                if trouble is not None and trouble.stall:
+                    time.sleep(trouble.stall)
+                self._send(200, fake._answer(method, params))
+
+            do_GET = _handle
+            do_POST = _handle
+
+            def _send(self, status: int, body: dict[str, Any],
+                      headers: dict[str, str] | None = None) -> None:
+                raw = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(raw)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                try:
+                    self.wfile.write(raw)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client went away (a killed worker, say): Slack would not care
+
+        return Handler

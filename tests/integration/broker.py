@@ -1,0 +1,149 @@
+"""Real-broker helpers: per-session vhosts, queue inspection and real worker processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import IO
+
+from kombu import Connection
+
+import routing
+
+RABBITMQ_HOST = os.environ.get("TEST_RABBITMQ_HOST", "127.0.0.1")
+RABBITMQ_PORT = int(os.environ.get("TEST_RABBITMQ_PORT", "5672"))
+RABBITMQ_USER = os.environ.get("TEST_RABBITMQ_USER", "guest")
+RABBITMQ_PASSWORD = os.environ.get("TEST_RABBITMQ_PASSWORD", "guest")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class BrokerUnreachable(RuntimeError):
+    """RabbitMQ is not there: the suite must fail loudly, never skip."""
+
+
+def require_rabbitmq() -> None:
+    """Raise `BrokerUnreachable` with instructions unless RabbitMQ accepts connections."""
+    try:
+        socket.create_connection((RABBITMQ_HOST, RABBITMQ_PORT), timeout=3).close()
+    except OSError as exc:
+        raise BrokerUnreachable(
+            f"RabbitMQ is not reachable at {RABBITMQ_HOST}:{RABBITMQ_PORT} ({exc}). "
+            "The integration tests need a real broker: start it with "
+            "`rabbitmq-server -detached` (or set TEST_RABBITMQ_HOST/PORT)."
+        ) from exc
+    if shutil.which("rabbitmqctl") is None:
+        raise BrokerUnreachable("rabbitmqctl is not on PATH: the tests need it to create vhosts.")
+
+
+def _rabbitmqctl(*args: str) -> None:
+    result = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True,
+                            timeout=60)
+    if result.returncode != 0:
+        raise BrokerUnreachable(f"rabbitmqctl {' '.join(args)} failed: {result.stderr.strip()}")
+
+
+class Vhost:
+    """A fresh RabbitMQ vhost: queues left by other runs can never get in the way."""
+
+    def __init__(self, label: str) -> None:
+        self.name = f"estafeta-test-{label}-{uuid.uuid4().hex[:8]}"
+        _rabbitmqctl("add_vhost", self.name)
+        _rabbitmqctl("set_permissions", "-p", self.name, RABBITMQ_USER, ".*", ".*", ".*")
+        self.url = (f"amqp://{RABBITMQ_USER}:{RABBITMQ_PASSWORD}@{RABBITMQ_HOST}:"
+                    f"{RABBITMQ_PORT}/{self.name}")
+        with Connection(self.url) as connection:
+            routing.declare_all(connection.default_channel)
+
+    def delete(self) -> None:
+        """Remove the vhost and everything in it."""
+        _rabbitmqctl("delete_vhost", self.name)
+
+    def depth(self, queue_name: str) -> int:
+        """Messages ready in a queue."""
+        with Connection(self.url) as connection:
+            _, count, _ = connection.default_channel.queue_declare(queue_name, passive=True)
+            return int(count)
+
+    def consumers(self, queue_name: str) -> int:
+        """Consumers attached to a queue."""
+        with Connection(self.url) as connection:
+            _, _, consumers = connection.default_channel.queue_declare(queue_name, passive=True)
+            return int(consumers)
+
+    def total_depth(self) -> int:
+        """Messages ready in every queue of the system."""
+        return sum(self.depth(q.name) for q in routing.all_queues())
+
+    def purge(self) -> None:
+        """Empty every queue of the system."""
+        with Connection(self.url) as connection:
+            for queue in routing.all_queues():
+                queue(connection.default_channel).purge()
+
+    def wait_for_depth(self, queue_name: str, expected: int, timeout: float = 15) -> int:
+        """Wait until `queue_name` holds `expected` ready messages; return the last depth."""
+        deadline = time.monotonic() + timeout
+        depth = self.depth(queue_name)
+        while depth != expected and time.monotonic() < deadline:
+            time.sleep(0.1)
+            depth = self.depth(queue_name)
+        return depth
+
+
+class WorkerProcess:
+    """A real `celery worker` process of one service, in its own process group."""
+
+    def __init__(self, service: routing.Service, env: dict[str, str], log_dir: Path,
+                 name: str | None = None, concurrency: int = 1) -> None:
+        self.service = service
+        self.name = name or f"{service.name}-{uuid.uuid4().hex[:6]}"
+        self.log_path = log_dir / f"{self.name}.log"
+        self._log: IO[bytes] = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", f"workers.{service.name}", "worker",
+             "--loglevel=INFO", f"--hostname={self.name}@%h", f"--concurrency={concurrency}",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # so that kill -9 reaches the pool's children too
+        )
+
+    def wait_consuming(self, vhost: Vhost, timeout: float = 30) -> None:
+        """Wait until this worker consumes its command queue."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker {self.name} exited; see {self.log_path}:\n"
+                                   + self.log_path.read_text()[-3000:])
+            if vhost.consumers(self.service.command_queue.name) >= 1:
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"worker {self.name} did not start consuming; see {self.log_path}")
+
+    def kill(self) -> None:
+        """kill -9 the worker and its pool processes, as a crash would."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self._log.close()
+
+    def stop(self) -> None:
+        """Warm shutdown (SIGTERM), then kill if it takes too long."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if not self._log.closed:
+            self._log.close()
+
+    def log(self) -> str:
+        """What the worker logged so far."""
+        return self.log_path.read_text(errors="replace")

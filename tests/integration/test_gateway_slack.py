@@ -1,0 +1,102 @@
+"""Slack endpoints against the real broker: what is accepted is in the right queue, once."""
+
+import json
+
+from flask.testing import FlaskClient
+
+import routing
+from slacksim.fake_slack import FakeSlack
+from slacksim.signing import SlackSigner, mention_event, message_event
+from tests.integration.broker import Vhost
+
+
+def _post_event(client: FlaskClient, signer: SlackSigner, event: dict, **kw: object):
+    body, headers, event_id = signer.event(event, **kw)  # type: ignore[arg-type]
+    return client.post("/slack/events", data=body, headers=headers), event_id
+
+
+def test_url_verification_answers_the_challenge(client: FlaskClient, signer: SlackSigner) -> None:
+    body = json.dumps({"type": "url_verification", "challenge": "abc123",
+                       "token": "x"}).encode()
+    response = client.post("/slack/events", data=body,
+                           headers=signer.headers(body, "application/json"))
+    assert response.status_code == 200
+    assert response.json == {"challenge": "abc123"}
+
+
+def test_heard_message_is_published_once_and_reaches_search_and_sentiment(
+    client: FlaskClient, signer: SlackSigner, gateway_vhost: Vhost
+) -> None:
+    response, _ = _post_event(client, signer, message_event("the deploy failed"))
+    assert response.status_code == 200 and response.json == {"ok": True}
+    assert gateway_vhost.depth(routing.SEARCH.heard_queue.name) == 1
+    assert gateway_vhost.depth(routing.SENTIMENT.heard_queue.name) == 1
+    assert gateway_vhost.depth(routing.AGENDA.command_queue.name) == 0
+    assert gateway_vhost.depth(routing.SEARCH.command_queue.name) == 0
+
+
+def test_mention_is_one_command_on_the_right_queue(
+    client: FlaskClient, signer: SlackSigner, gateway_vhost: Vhost
+) -> None:
+    response, _ = _post_event(client, signer, mention_event("mood"))
+    assert response.status_code == 200
+    depths = {q.name: gateway_vhost.depth(q.name) for q in routing.all_queues()}
+    assert depths[routing.SENTIMENT.command_queue.name] == 1
+    assert sum(depths.values()) == 1
+
+
+def test_slack_retry_of_an_accepted_event_is_acked_and_not_published_again(
+    client: FlaskClient, signer: SlackSigner, gateway_vhost: Vhost
+) -> None:
+    event = mention_event("search deploy")
+    first, event_id = _post_event(client, signer, event)
+    retry, _ = _post_event(client, signer, event, event_id=event_id, retry=1)
+    assert first.status_code == retry.status_code == 200
+    assert retry.json == {"ok": True, "duplicate": True}
+    assert gateway_vhost.total_depth() == 1
+
+
+def test_bot_messages_are_acked_and_not_published(
+    client: FlaskClient, signer: SlackSigner, gateway_vhost: Vhost
+) -> None:
+    response, _ = _post_event(client, signer, message_event("beep", bot_id="B1"))
+    assert response.status_code == 200
+    assert "ignored" in response.json
+    response, _ = _post_event(client, signer, message_event("my own words", user="UBOT"))
+    assert "ignored" in response.json
+    assert gateway_vhost.total_depth() == 0
+
+
+def test_slash_command_is_acked_ephemerally_and_queued(
+    client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, gateway_vhost: Vhost
+) -> None:
+    body, headers = signer.slash_command("/search", "deploy failed",
+                                         response_url=fake_slack.response_url())
+    response = client.post("/slack/commands", data=body, headers=headers)
+    assert response.status_code == 200
+    assert response.json["response_type"] == "ephemeral"
+    assert gateway_vhost.depth(routing.SEARCH.command_queue.name) == 1
+
+
+def test_unknown_slash_command_or_sub_command_gets_usage_and_nothing_is_published(
+    client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, gateway_vhost: Vhost
+) -> None:
+    for command, text, expected in [("/weather", "today", "/search"),
+                                     ("/agenda", "frobnicate", "/agenda help")]:
+        body, headers = signer.slash_command(command, text,
+                                             response_url=fake_slack.response_url())
+        response = client.post("/slack/commands", data=body, headers=headers)
+        assert response.status_code == 200
+        assert response.json["response_type"] == "ephemeral"
+        assert expected in response.json["text"]
+    assert gateway_vhost.total_depth() == 0
+
+
+def test_interactions_are_verified_and_acked(client: FlaskClient, signer: SlackSigner) -> None:
+    body = b"payload=" + json.dumps({"type": "block_actions", "actions": []}).encode()
+    response = client.post("/slack/interactions", data=body,
+                           headers=signer.headers(body, "application/x-www-form-urlencoded"))
+    assert response.status_code == 200
+    unsigned = client.post("/slack/interactions", data=body,
+                           content_type="application/x-www-form-urlencoded")
+    assert unsigned.status_code == 401

@@ -1,0 +1,74 @@
+import pytest
+
+import grammar
+from grammar import Command, UsageError
+
+
+@pytest.mark.parametrize(
+    ("service", "text", "expected"),
+    [
+        ("search", "deploy failed", Command("search", "find", "deploy failed", "en")),
+        ("search", "  help ", Command("search", "help", "", "en")),
+        ("search", "AYUDA", Command("search", "help", "", "es")),
+        ("search", "", Command("search", "help", "", "en")),
+        ("sentiment", "", Command("sentiment", "summary", "", "en")),
+        ("sentiment", "analyze I love it", Command("sentiment", "analyze", "I love it", "en")),
+        ("sentiment", "analiza qué bien", Command("sentiment", "analyze", "qué bien", "es")),
+        ("agenda", "help", Command("agenda", "help", "", "en")),
+    ],
+)
+def test_parse_known_commands(service: str, text: str, expected: Command) -> None:
+    assert grammar.parse(service, text) == expected
+
+
+def test_unknown_sub_command_is_a_usage_error_with_help() -> None:
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("agenda", "frobnicate tomorrow")
+    assert "frobnicate" in caught.value.usage
+    assert "/agenda help" in caught.value.usage
+
+
+def test_unknown_service_is_a_usage_error() -> None:
+    with pytest.raises(UsageError):
+        grammar.parse("weather", "today")
+
+
+def test_too_long_text_is_refused() -> None:
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("search", "x" * (grammar.MAX_TEXT_LENGTH + 1))
+    assert "too long" in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "service", "verb", "args", "lang"),
+    [
+        ("<@U123> search deploy failed", "search", "find", "deploy failed", "en"),
+        ("<@U123> busca despliegue", "search", "find", "despliegue", "es"),
+        ("<@U123|bot>: mood", "sentiment", "summary", "", "en"),
+        ("<@U123> Ánimo analiza genial", "sentiment", "analyze", "genial", "es"),
+        ("<@U123> animo", "sentiment", "summary", "", "es"),
+        ("<@U123> agenda help", "agenda", "help", "", "en"),
+        ("<@U123> help", "search", "overview", "", "en"),
+        ("<@U123> ayuda", "search", "overview", "", "es"),
+        ("<@U123> what's up?", "search", "overview", "", "en"),
+    ],
+)
+def test_parse_mention(text: str, service: str, verb: str, args: str, lang: str) -> None:
+    assert grammar.parse_mention(text) == Command(service, verb, args, lang)
+
+
+def test_mention_with_unknown_sub_command_becomes_help_with_reason() -> None:
+    command = grammar.parse_mention("<@U1> agenda frobnicate")
+    assert command.verb == "help"
+    assert command.service == "agenda"
+    assert "frobnicate" in command.args
+
+
+def test_command_round_trips_through_json_form() -> None:
+    command = Command("search", "find", "x", "es")
+    assert Command.from_dict(command.as_dict()) == command
+
+
+def test_help_texts_exist_in_both_languages() -> None:
+    for service in (None, "search", "agenda", "sentiment"):
+        assert grammar.help_text(service, "en") != grammar.help_text(service, "es")

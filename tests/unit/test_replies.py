@@ -1,0 +1,86 @@
+"""Reply delivery against the fake Slack over real HTTP (no broker needed)."""
+
+from pathlib import Path
+
+import pytest
+from slack_sdk.errors import SlackApiError
+
+from payloads import ReplyTarget
+from slacksim.fake_slack import FakeSlack
+from tests.conftest import BOT_TOKEN
+from workers.replies import Ledger, Reply, SlackReplier, TransientError
+
+
+@pytest.fixture
+def replier(tmp_path: Path, fake_slack: FakeSlack) -> SlackReplier:
+    return SlackReplier(fake_slack.api_url, BOT_TOKEN, Ledger(tmp_path / "svc.sqlite"))
+
+
+THREAD = ReplyTarget(kind="thread", channel="C1", thread_ts="100.1")
+
+
+def test_thread_reply_is_posted_once_per_key(replier: SlackReplier, fake_slack: FakeSlack) -> None:
+    assert replier.deliver(THREAD, "key-1", Reply("hello")) is True
+    assert replier.deliver(THREAD, "key-1", Reply("hello")) is False
+    posts = fake_slack.posted("C1")
+    assert len(posts) == 1
+    assert posts[0]["thread_ts"] == "100.1"
+    assert posts[0]["metadata"]["event_payload"]["reply_key"] == "key-1"
+
+
+def test_response_url_reply(replier: SlackReplier, fake_slack: FakeSlack) -> None:
+    url = fake_slack.response_url()
+    target = ReplyTarget(kind="response_url", url=url)
+    assert replier.deliver(target, "key-2", Reply("found 3", in_channel=True)) is True
+    assert fake_slack.responses(url) == [{"text": "found 3", "response_type": "in_channel"}]
+
+
+def test_rate_limit_is_transient_with_retry_after_and_releases_the_claim(
+    replier: SlackReplier, fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail("chat.postMessage", 429, retry_after=7)
+    with pytest.raises(TransientError) as caught:
+        replier.deliver(THREAD, "key-3", Reply("x"))
+    assert caught.value.retry_after == 7
+    assert replier.ledger.state("key-3") is None
+    assert replier.deliver(THREAD, "key-3", Reply("x")) is True
+
+
+def test_server_error_is_transient_without_retry_after(
+    replier: SlackReplier, fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail("response_url", 503)
+    with pytest.raises(TransientError) as caught:
+        replier.deliver(ReplyTarget(kind="response_url", url=fake_slack.response_url()), "k4",
+                        Reply("x"))
+    assert caught.value.retry_after is None
+
+
+def test_unreachable_slack_is_transient(tmp_path: Path) -> None:
+    replier = SlackReplier("http://127.0.0.1:9/api/", BOT_TOKEN, Ledger(tmp_path / "x.sqlite"))
+    with pytest.raises(TransientError):
+        replier.deliver(THREAD, "k5", Reply("x"))
+
+
+def test_permanent_slack_error_is_not_transient(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    replier = SlackReplier(fake_slack.api_url, "xoxb-wrong", Ledger(tmp_path / "x.sqlite"))
+    with pytest.raises(SlackApiError):
+        replier.deliver(THREAD, "k6", Reply("x"))
+
+
+def test_a_post_that_landed_before_a_crash_is_found_and_not_repeated(
+    replier: SlackReplier, fake_slack: FakeSlack
+) -> None:
+    # The first attempt posted, then died before recording it: only the claim remains.
+    replier.deliver(THREAD, "key-7", Reply("once"))
+    replier.ledger.db.execute("UPDATE replies SET state = 'posting' WHERE reply_key = 'key-7'")
+    assert replier.deliver(THREAD, "key-7", Reply("once")) is False
+    assert len(fake_slack.posted("C1")) == 1
+    assert fake_slack.calls_to("conversations.replies")
+    assert replier.ledger.state("key-7") == "posted"
+
+
+def test_redeliveries_are_counted(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite")
+    assert [ledger.count_redelivery("t") for _ in range(3)] == [1, 2, 3]
+    assert ledger.prune(older_than=-1) == 1

@@ -1,0 +1,42 @@
+import routing
+
+
+def test_every_consumed_queue_has_priorities_and_dead_letters() -> None:
+    for service in routing.SERVICES.values():
+        for queue in service.consumed_queues:
+            args = queue.queue_arguments
+            assert args["x-max-priority"] == routing.MAX_PRIORITY
+            assert args["x-dead-letter-exchange"] == routing.DEAD.name
+            assert args["x-dead-letter-routing-key"] == service.dead_routing_key
+            assert queue.durable
+
+
+def test_priorities_order_interactive_above_event_above_bulk() -> None:
+    p = routing.Priority
+    assert p.BULK < p.EVENT < p.INTERACTIVE < p.REMINDER <= routing.MAX_PRIORITY
+
+
+def test_only_search_and_sentiment_hear_the_stream() -> None:
+    hearing = {s.name for s in routing.SERVICES.values() if s.heard_queue is not None}
+    assert hearing == {"search", "sentiment"}
+
+
+def test_heard_routing_key_is_safe_for_topic_matching() -> None:
+    assert routing.heard_routing_key("T1", "C2") == "slack.message.T1.C2"
+    # A dot or wildcard in an id must not create extra topic words.
+    assert routing.heard_routing_key("T.1", "C#*") == "slack.message.T_1.C__"
+
+
+def test_task_routes_send_each_service_task_to_its_own_queue() -> None:
+    routes = routing.task_routes()
+    for service in routing.SERVICES.values():
+        assert routes[service.command_task]["queue"] == service.command_queue.name
+        assert routes[service.maintenance_task]["routing_key"] == service.routing_key
+
+
+def test_queue_names_are_unique_and_map_back_to_their_service() -> None:
+    names = [q.name for q in routing.all_queues()]
+    assert len(names) == len(set(names))
+    for service in routing.SERVICES.values():
+        for queue in service.all_queues:
+            assert routing.service_of_queue(queue.name) is service
