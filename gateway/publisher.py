@@ -178,8 +178,8 @@ class Publisher:
                 )
             self._wait_for_confirms()
         except Exception as exc:
-            error = BrokerUnavailable(_describe(exc))
-            if not isinstance(exc, BrokerUnavailable):
+            error = exc if isinstance(exc, BrokerUnavailable) else BrokerUnavailable(_describe(exc))
+            if error is not exc:
                 log.warning("publishing failed, will reconnect: %s", error)
             for pending in batch:
                 if not pending.future.done():

@@ -136,7 +136,9 @@ def register_service(app: Celery, service: routing.Service, handlers: ServiceHan
     if handlers.on_heard is not None:
         on_heard = handlers.on_heard
 
-        @app.task(name=routing.HEARD_TASK, bind=True, base=base, ignore_result=True, shared=False)
+        # Every listening service runs this same message: none of them records a result or state.
+        @app.task(name=routing.HEARD_TASK, bind=True, base=base, ignore_result=True,
+                  track_started=False, shared=False)
         def heard(self: ServiceTask, message: dict[str, str]) -> None:
             """Take in one heard message (idempotent by team, channel and ts)."""
             self.guard_redelivery()

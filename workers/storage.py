@@ -12,19 +12,23 @@ _local = threading.local()
 
 def open_database(path: Path, schema: str) -> sqlite3.Connection:
     """A connection to `path` for this process and thread, with `schema` applied once."""
-    key = (os.getpid(), str(path))
-    cache: dict[tuple[int, str], sqlite3.Connection] = getattr(_local, "connections", {})
+    cache: dict[tuple[int, str], tuple[sqlite3.Connection, set[str]]]
+    cache = getattr(_local, "connections", None) or {}
     _local.connections = cache
-    connection = cache.get(key)
-    if connection is None:
+    key = (os.getpid(), str(path))  # a forked pool process must not reuse its parent's handle
+    entry = cache.get(key)
+    if entry is None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: explicit BEGIN IMMEDIATE where a claim must be atomic.
+        # isolation_level=None: autocommit, with explicit transactions where they matter.
         connection = sqlite3.connect(path, timeout=10, isolation_level=None)
         connection.row_factory = sqlite3.Row
         # WAL lets several worker processes and containers on one volume read while one writes.
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA busy_timeout=10000")
+        entry = cache[key] = (connection, set())
+    connection, applied = entry
+    if schema not in applied:  # several stores may share one file, each with its own tables
         connection.executescript(schema)
-        cache[key] = connection
+        applied.add(schema)
     return connection
