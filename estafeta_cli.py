@@ -112,6 +112,8 @@ def dead_replay(settings: Settings, service_name: str, limit: int) -> int:
                 print(f"skipping a message from unknown queue {origin!r}", file=sys.stderr)
                 break
             headers = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")}
+            if "retries" in headers:
+                headers["retries"] = 0  # a replay gets a fresh set of retries
             # The default exchange routes by queue name: back to that one queue only, never
             # to the topic exchange, where other services would receive it a second time.
             producer.publish(
