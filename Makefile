@@ -25,7 +25,9 @@ run: $(INSTALLED) ## start gateway, the three workers and beat (Procfile) agains
 	@set -a; [ ! -f .env ] || . ./.env; set +a; $(BIN)/estafeta check-broker
 	$(BIN)/honcho start -f Procfile -e $(ENV_FILES) --port $(PORT)
 
-test: $(INSTALLED) ## run the whole test suite (needs RabbitMQ; see README)
+test: $(INSTALLED) ## lint, type-check and run the whole test suite (needs RabbitMQ)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 test-unit: $(INSTALLED) ## run the tests that need no broker

@@ -17,7 +17,7 @@ def _connect(settings: Settings, timeout: float = 3.0) -> Connection:
     # confirm_publish: every publish waits for the broker's confirm (and raises on a nack).
     connection = Connection(settings.broker_url, connect_timeout=timeout,
                             transport_options={"confirm_publish": True})
-    connection.ensure_connection(max_retries=1, timeout=timeout)
+    connection.ensure_connection(max_retries=0)
     return connection
 
 

@@ -32,7 +32,8 @@ class Context:
 
     def as_dict(self) -> dict[str, str]:
         """The JSON form."""
-        return asdict(self)
+        return {"team": self.team, "channel": self.channel, "user": self.user,
+                "channel_type": self.channel_type, "source": self.source}
 
     @classmethod
     def from_dict(cls, data: Any) -> Context:
@@ -54,7 +55,8 @@ class ReplyTarget:
 
     def as_dict(self) -> dict[str, str]:
         """The JSON form."""
-        return asdict(self)
+        return {"kind": self.kind, "url": self.url, "channel": self.channel,
+                "thread_ts": self.thread_ts}
 
     @classmethod
     def from_dict(cls, data: Any) -> ReplyTarget:

@@ -1,24 +1,27 @@
-"""Confirmed, persistent publishing with publisher confirms batched across requests.
+"""Confirmed, persistent publishing, with publisher confirms pipelined across requests.
 
-Request threads hand an `Outgoing` message to the `Publisher` and wait on its future. One
-publishing thread per process drains everything that is waiting, publishes it on a single
-confirm-mode channel and waits for the broker's confirms once for the whole batch. Under load,
-the batch grows by itself while the previous one is being confirmed (group commit), so the
-cost of a broker round trip is shared by every request in the batch; at low load a batch is a
-single message and adds no delay. A 2xx is only returned once the broker has confirmed.
+Every gunicorn process keeps one connection with one confirm-mode channel. A request thread
+publishes on it directly (under a lock, for the few microseconds a publish takes) and then
+waits for its own confirm; it never waits for anybody else's. A reader thread collects the
+broker's acks, which usually confirm many messages at once (`multiple`), and wakes the waiting
+requests. Publishing never stops to wait for confirms, so one broker round trip is shared by
+every request in flight; at low load a message goes out at once with no added delay.
+
+A 2xx is only returned once the broker has confirmed the message; an unroutable, refused or
+unconfirmed message is an error, reported as `BrokerUnavailable`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
-import queue
+import select
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kombu import Connection, Producer
@@ -42,23 +45,55 @@ class Outgoing:
     correlation_id: str
 
 
-@dataclass
 class _Pending:
-    message: Outgoing
-    future: Future[None] = field(default_factory=Future)
-    returned: str | None = None
+    """A published message waiting for its confirm: a lock held until the confirm arrives.
+
+    A bare lock is the cheapest thing a thread can block on in CPython, and there is one of
+    these per request on the hot path.
+    """
+
+    __slots__ = ("_done", "error", "message", "returned")
+
+    def __init__(self, message: Outgoing) -> None:
+        self.message = message
+        self.returned: str | None = None
+        self.error: BrokerUnavailable | None = None
+        self._done = threading.Lock()
+        self._done.acquire()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait for the outcome; False if none came within `timeout` seconds."""
+        return self._done.acquire(timeout=timeout)
+
+    def settle(self, error: BrokerUnavailable | None = None) -> None:
+        """Record the outcome (once) and wake the waiting request."""
+        if self._done.locked() and self.error is None:
+            self.error = error
+            with contextlib.suppress(RuntimeError):  # settled twice: the first outcome stands
+                self._done.release()
 
 
 @dataclass(frozen=True)
 class PublisherConfig:
-    """Timeouts and limits of the publisher."""
+    """Timeouts of the publisher."""
 
     connect_timeout: float = 1.0
-    confirm_timeout: float = 1.5
-    request_timeout: float = 1.9  # a request never waits longer than this for its confirm
+    confirm_timeout: float = 1.5  # a request never waits longer than this for its confirm
     retry_after_failure: float = 0.25  # fail fast for this long after the broker was unreachable
-    max_batch: int = 500
     heartbeat: int = 30
+
+
+class _Link:
+    """One connection and confirm-mode channel, and the messages it has not confirmed yet."""
+
+    def __init__(self, connection: Connection, producer: Producer) -> None:
+        self.connection = connection
+        self.producer = producer
+        self.socket = connection.connection.sock
+        self.next_tag = 1
+        self.unconfirmed: dict[int, _Pending] = {}
+        self.by_correlation: dict[str, _Pending] = {}
+        self.broken = False
 
 
 class Publisher:
@@ -73,99 +108,29 @@ class Publisher:
         self.broker_url = broker_url
         self.config = config or PublisherConfig()
         self._declare = declare
-        self._queue: queue.Queue[_Pending | None] = queue.Queue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid = 0
-        # State below is touched by the publishing thread only.
-        self._connection: Connection | None = None
-        self._producer: Producer | None = None
-        self._next_tag = 1
-        self._unconfirmed: dict[int, _Pending] = {}
-        self._by_correlation: dict[str, _Pending] = {}
+        self._lock = threading.Lock()  # every use of the connection happens under it
+        self._connected = threading.Condition(self._lock)
+        self._link: _Link | None = None
+        self._reader: threading.Thread | None = None
+        self._pid = os.getpid()
         self._down_until = 0.0
         self._last_error = ""
-
-    # -- request side -------------------------------------------------------------------------
+        self._closed = False
 
     def publish(self, message: Outgoing) -> None:
         """Publish and wait for the broker's confirm; raise `BrokerUnavailable` otherwise."""
         pending = _Pending(message)
-        self._ensure_thread()
-        self._queue.put(pending)
-        try:
-            pending.future.result(timeout=self.config.request_timeout)
-        except FutureTimeout as exc:
-            pending.future.cancel()
-            raise BrokerUnavailable("the broker did not confirm in time") from exc
-
-    def ping(self, timeout: float = 1.0) -> bool:
-        """Whether the broker accepts a connection right now (for readiness probes)."""
-        try:
-            with Connection(self.broker_url, connect_timeout=timeout) as conn:
-                conn.ensure_connection(max_retries=1, timeout=timeout)
-            return True
-        except Exception as exc:
-            log.warning("broker unreachable: %s", _describe(exc))
-            return False
-
-    def close(self) -> None:
-        """Stop the publishing thread after what is queued has been handled."""
-        if self._thread is not None and self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join(timeout=5)
-
-    def _ensure_thread(self) -> None:
-        # A gunicorn worker is a fork of the master: threads do not survive forking.
-        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
-            return
+        # Serialised here, outside the lock: kombu then sends the bytes as they are.
+        body = json.dumps(message.body, separators=(",", ":")).encode()
         with self._lock:
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._pid = os.getpid()
-                self._queue = queue.Queue()
-                self._connection = None
-                self._thread = threading.Thread(
-                    target=self._run, name="estafeta-publisher", daemon=True
-                )
-                self._thread.start()
-
-    # -- publishing thread -------------------------------------------------------------------
-
-    def _run(self) -> None:
-        idle_wait = max(1.0, self.config.heartbeat / 4)
-        while True:
+            link = self._ensure_link()
+            tag = link.next_tag
+            link.next_tag += 1
+            link.unconfirmed[tag] = pending
+            link.by_correlation[message.correlation_id] = pending
             try:
-                first = self._queue.get(timeout=idle_wait)
-            except queue.Empty:
-                self._heartbeat()
-                continue
-            if first is None:
-                self._disconnect()
-                return
-            batch = [first]
-            while len(batch) < self.config.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)
-                    break
-                batch.append(item)
-            batch = [p for p in batch if p.future.set_running_or_notify_cancel()]
-            if batch:
-                self._publish_batch(batch)
-
-    def _publish_batch(self, batch: list[_Pending]) -> None:
-        try:
-            producer = self._ensure_producer()
-            for pending in batch:
-                message = pending.message
-                self._unconfirmed[self._next_tag] = pending
-                self._by_correlation[message.correlation_id] = pending
-                self._next_tag += 1
-                producer.publish(
-                    message.body,
+                link.producer.publish(
+                    body,
                     exchange=message.exchange,
                     routing_key=message.routing_key,
                     headers=message.headers,
@@ -173,105 +138,145 @@ class Publisher:
                     correlation_id=message.correlation_id,
                     delivery_mode=2,
                     mandatory=True,
-                    serializer="json",
+                    content_type="application/json",
+                    content_encoding="utf-8",
                     retry=False,
                 )
-            self._wait_for_confirms()
+            except Exception as exc:
+                self._break(link, exc)
+        if not pending.wait(self.config.confirm_timeout):
+            with self._lock:
+                if self._link is link:
+                    # A broker that cannot confirm in time is treated as gone: reconnect.
+                    self._break(link, BrokerUnavailable("the broker did not confirm in time"))
+            raise BrokerUnavailable("the broker did not confirm in time")
+        if pending.error is not None:
+            raise pending.error
+
+    def ping(self, timeout: float = 1.0) -> bool:
+        """Whether the broker accepts a connection right now (for readiness probes)."""
+        try:
+            with Connection(self.broker_url, connect_timeout=timeout) as conn:
+                conn.ensure_connection(max_retries=0)  # one attempt: answer fast
+            return True
         except Exception as exc:
-            error = exc if isinstance(exc, BrokerUnavailable) else BrokerUnavailable(_describe(exc))
+            log.warning("broker unreachable: %s", _describe(exc))
+            return False
+
+    def close(self) -> None:
+        """Close the connection; unconfirmed messages fail."""
+        with self._lock:
+            self._closed = True
+            if self._link is not None:
+                self._break(self._link, BrokerUnavailable("the publisher was closed"))
+            self._connected.notify_all()
+
+    # -- connection (all under self._lock) ---------------------------------------------------
+
+    def _ensure_link(self) -> _Link:
+        if os.getpid() != self._pid:
+            # A gunicorn worker is a fork of the master: never share its parent's socket.
+            self._pid, self._link, self._reader = os.getpid(), None, None
+        if self._link is not None:
+            return self._link
+        if self._closed:
+            raise BrokerUnavailable("the publisher was closed")
+        if time.monotonic() < self._down_until:
+            raise BrokerUnavailable(self._last_error or "the broker is unreachable")
+        try:
+            connection = Connection(self.broker_url, connect_timeout=self.config.connect_timeout,
+                                    heartbeat=self.config.heartbeat)
+            # One attempt, bounded by connect_timeout: a request must never wait on retries.
+            connection.ensure_connection(max_retries=0)
+            channel = connection.channel()
+            channel.confirm_select()
+            self._declare(channel)
+        except Exception as exc:
+            self._down_until = time.monotonic() + self.config.retry_after_failure
+            self._last_error = _describe(exc)
+            log.warning("cannot connect to the broker: %s", self._last_error)
+            raise BrokerUnavailable(self._last_error) from exc
+        link = _Link(connection, Producer(channel, serializer="json"))
+        channel.events["basic_ack"].add(lambda tag, multiple: self._settle(link, tag, multiple))
+        channel.events["basic_nack"].add(
+            lambda tag, multiple: self._settle(link, tag, multiple, "the broker refused it"))
+        channel.events["basic_return"].add(
+            lambda exc, exchange, key, message: self._returned(link, exchange, key, message))
+        self._link = link
+        if self._reader is None or not self._reader.is_alive():
+            self._reader = threading.Thread(target=self._read_acks, name="estafeta-confirms",
+                                            daemon=True)
+            self._reader.start()
+        self._connected.notify_all()
+        log.info("connected to the broker")
+        return link
+
+    def _break(self, link: _Link, exc: Exception) -> None:
+        """Fail what `link` has not confirmed, and drop it; the next publish reconnects."""
+        error = exc if isinstance(exc, BrokerUnavailable) else BrokerUnavailable(_describe(exc))
+        if not link.broken:
+            link.broken = True
             if error is not exc:
-                log.warning("publishing failed, will reconnect: %s", error)
-            for pending in batch:
-                if not pending.future.done():
-                    pending.future.set_exception(error)
-            self._disconnect()
+                log.warning("lost the broker connection: %s", error)
+            for pending in link.unconfirmed.values():
+                pending.settle(error)
+            link.unconfirmed.clear()
+            link.by_correlation.clear()
+            try:
+                link.connection.release()
+            except Exception:  # the socket may already be gone; nothing left to clean
+                log.debug("error while closing a broken connection", exc_info=True)
+        if self._link is link:
+            self._link = None
             self._down_until = time.monotonic() + self.config.retry_after_failure
             self._last_error = str(error)
 
-    def _wait_for_confirms(self) -> None:
-        assert self._connection is not None
-        deadline = time.monotonic() + self.config.confirm_timeout
-        while self._unconfirmed:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise BrokerUnavailable("the broker did not confirm in time")
-            self._connection.drain_events(timeout=remaining)
+    # -- confirms (reader thread; handlers run under self._lock from drain_events) ------------
 
-    def _ensure_producer(self) -> Producer:
-        if self._producer is not None:
-            return self._producer
-        if time.monotonic() < self._down_until:
-            raise BrokerUnavailable(self._last_error or "the broker is unreachable")
-        connection = Connection(
-            self.broker_url,
-            connect_timeout=self.config.connect_timeout,
-            heartbeat=self.config.heartbeat,
-        )
-        connection.ensure_connection(max_retries=1, timeout=self.config.connect_timeout)
-        channel = connection.channel()
-        channel.confirm_select()
-        channel.events["basic_ack"].add(self._on_ack)
-        channel.events["basic_nack"].add(self._on_nack)
-        channel.events["basic_return"].add(self._on_return)
-        self._declare(channel)
-        self._connection = connection
-        self._producer = Producer(channel, serializer="json")
-        self._next_tag = 1
-        log.info("connected to the broker")
-        return self._producer
-
-    def _heartbeat(self) -> None:
-        if self._connection is None:
-            return
-        try:
-            self._connection.heartbeat_check()
-            self._connection.drain_events(timeout=0.001)
-        except TimeoutError:
-            pass
-        except Exception as exc:
-            log.warning("broker connection lost: %s", _describe(exc))
-            self._disconnect()
-
-    def _disconnect(self) -> None:
-        connection, self._connection, self._producer = self._connection, None, None
-        for pending in self._unconfirmed.values():
-            if not pending.future.done():
-                pending.future.set_exception(BrokerUnavailable("the connection was lost"))
-        self._unconfirmed.clear()
-        self._by_correlation.clear()
-        if connection is not None:
+    def _read_acks(self) -> None:
+        idle = max(1.0, self.config.heartbeat / 4)
+        while True:
+            with self._lock:
+                while self._link is None and not self._closed:
+                    self._connected.wait()
+                if self._closed:
+                    return
+                link = self._link
+                assert link is not None
             try:
-                connection.release()
-            except Exception:  # the socket may already be gone; nothing left to clean
-                log.debug("error while closing a broken connection", exc_info=True)
+                readable, _, _ = select.select([link.socket], [], [], idle)
+            except (OSError, ValueError):  # closed under us by a publisher that broke the link
+                readable = []
+            with self._lock:
+                if link.broken:
+                    continue
+                try:
+                    if readable:
+                        while True:  # every frame already here; one ack may confirm many
+                            link.connection.drain_events(timeout=0)
+                    else:
+                        link.connection.heartbeat_check()
+                except TimeoutError:
+                    pass
+                except Exception as exc:
+                    self._break(link, exc)
 
-    def _settle(self, delivery_tag: int, multiple: bool, error: str | None) -> None:
-        tags = [t for t in self._unconfirmed if t <= delivery_tag] if multiple else [delivery_tag]
+    def _settle(self, link: _Link, delivery_tag: int, multiple: bool,
+                error: str | None = None) -> None:
+        tags = [t for t in link.unconfirmed if t <= delivery_tag] if multiple else [delivery_tag]
         for tag in tags:
-            pending = self._unconfirmed.pop(tag, None)
+            pending = link.unconfirmed.pop(tag, None)
             if pending is None:
                 continue
-            self._by_correlation.pop(pending.message.correlation_id, None)
+            link.by_correlation.pop(pending.message.correlation_id, None)
             failure = error or pending.returned
-            if pending.future.done():
-                continue
-            if failure:
-                pending.future.set_exception(BrokerUnavailable(failure))
-            else:
-                pending.future.set_result(None)
+            pending.settle(BrokerUnavailable(failure) if failure else None)
 
-    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
-        self._settle(delivery_tag, multiple, None)
-
-    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
-        self._settle(delivery_tag, multiple, "the broker refused the message")
-
-    def _on_return(self, exc: Exception, exchange: str, routing_key: str, message: Any) -> None:
+    def _returned(self, link: _Link, exchange: str, routing_key: str, message: Any) -> None:
         # An unroutable message is confirmed too: the return, which comes first, says it was lost.
-        correlation_id = message.properties.get("correlation_id", "")
-        pending = self._by_correlation.get(correlation_id)
+        pending = link.by_correlation.get(message.properties.get("correlation_id", ""))
         if pending is not None:
-            pending.returned = f"no queue is bound for {exchange}/{routing_key} ({exc})"
+            pending.returned = f"no queue is bound for {exchange}/{routing_key}"
 
 
 def _describe(exc: BaseException) -> str:

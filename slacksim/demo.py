@@ -6,6 +6,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 from settings import Settings
@@ -37,6 +39,10 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+def _posted_since(slack: FakeSlack, count: int) -> list[dict[str, Any]]:
+    return slack.posted()[count:]
 
 
 def run_demo(settings: Settings, gateway_url: str | None) -> int:
@@ -75,7 +81,7 @@ def run_demo(settings: Settings, gateway_url: str | None) -> int:
                 status, ack = _post(f"{gateway_url}/slack/commands", body, headers)
                 print(f"you › {command} {text}\n  (ack {status}: {ack.strip()})")
                 try:
-                    answer = slack.wait_for(lambda url=url: slack.responses(url), timeout=15)
+                    answer = slack.wait_for(partial(slack.responses, url), timeout=15)
                     print("bot › " + answer[0].get("text", "").replace("\n", "\n      "))
                 except TimeoutError:
                     print("bot › (no answer within 15 s: are the workers running?)")
@@ -86,8 +92,7 @@ def run_demo(settings: Settings, gateway_url: str | None) -> int:
                 status, _ = _post(f"{gateway_url}/slack/events", body, headers)
                 print(f"you › @estafeta {text}  (ack {status})")
                 try:
-                    posts = slack.wait_for(
-                        lambda before=before: slack.posted()[before:], timeout=15)
+                    posts = slack.wait_for(partial(_posted_since, slack, before), timeout=15)
                     print("bot › " + posts[0].get("text", "").replace("\n", "\n      "))
                 except TimeoutError:
                     print("bot › (no answer within 15 s: are the workers running?)")

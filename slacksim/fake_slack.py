@@ -6,6 +6,7 @@ Point `SLACK_API_URL` at `FakeSlack.api_url` and use `FakeSlack.response_url()` 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -62,7 +63,7 @@ class FakeSlack:
     def base_url(self) -> str:
         """`http://host:port` of the fake."""
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def api_url(self) -> str:
@@ -196,7 +197,7 @@ class FakeSlack:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return  # keep test output clean
 
             def _params(self) -> dict[str, Any]:
@@ -259,9 +260,8 @@ class FakeSlack:
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
                 self.end_headers()
-                try:
+                # The client may have gone away (a killed worker, say): Slack would not care.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(raw)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client went away (a killed worker, say): Slack would not care
 
         return Handler

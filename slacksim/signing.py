@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-
 _event_ids = itertools.count(1)
 _message_ts = itertools.count(1)
 
@@ -25,7 +24,7 @@ class SlackSigner:
         self._verifier = SignatureVerifier(signing_secret)
 
     def headers(self, body: bytes, content_type: str, timestamp: int | None = None,
-                **extra: str) -> dict[str, str]:
+                extra: dict[str, str] | None = None) -> dict[str, str]:
         """The headers Slack sends with `body`."""
         stamp = str(int(time.time()) if timestamp is None else timestamp)
         try:
@@ -39,7 +38,7 @@ class SlackSigner:
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": signature,
-            **extra,
+            **(extra or {}),
         }
 
     def slash_command(self, command: str, text: str, *, response_url: str,
@@ -77,7 +76,7 @@ class SlackSigner:
         extra = {}
         if retry is not None:
             extra = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
-        return body, self.headers(body, "application/json", **extra), event_id
+        return body, self.headers(body, "application/json", extra=extra), event_id
 
 
 def next_ts() -> str:

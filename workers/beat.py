@@ -3,8 +3,8 @@
 from celery.schedules import crontab
 
 import routing
-from workers.app import celery_client
 from settings import Settings
+from workers.app import celery_client
 
 app = celery_client(Settings.from_env())
 app.conf.beat_schedule = {

@@ -94,7 +94,8 @@ class Ledger:
         """Count one more redelivery of `task_id` and return how many there have been."""
         row = self.db.execute(
             "INSERT INTO deliveries (task_id, count, updated_at) VALUES (?, 1, ?)"
-            " ON CONFLICT (task_id) DO UPDATE SET count = count + 1, updated_at = excluded.updated_at"
+            " ON CONFLICT (task_id) DO UPDATE"
+            " SET count = count + 1, updated_at = excluded.updated_at"
             " RETURNING count",
             (task_id, time.time()),
         ).fetchone()

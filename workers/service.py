@@ -45,7 +45,7 @@ class ServiceHandlers:
     maintenance: list[MaintenanceHandler] = field(default_factory=list)
 
 
-class ServiceTask(Task):  # type: ignore[misc]
+class ServiceTask(Task):
     """Base task of the services: retries go back to the service's own command queue."""
 
     abstract = True

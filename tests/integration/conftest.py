@@ -161,9 +161,10 @@ def gunicorn_gateway(stack: Stack) -> Iterator[str]:
         try:
             urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
             break
-        except OSError:
+        except OSError as exc:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start:\n" + log_path.read_text()[-3000:])
+                raise RuntimeError("gunicorn did not start:\n"
+                                   + log_path.read_text()[-3000:]) from exc
             time.sleep(0.2)
     yield url
     process.terminate()

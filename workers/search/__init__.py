@@ -1,4 +1,4 @@
-"""The search service: a searchable memory of what the team said. Run: `celery -A workers.search worker`."""
+"""The search service: a searchable memory of the team. Run: `celery -A workers.search worker`."""
 
 from routing import SEARCH
 from workers.app import create_worker_app
