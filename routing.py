@@ -74,8 +74,11 @@ class Service:
         return f"{self.name}.maintenance"
 
     def _arguments(self) -> dict[str, Any]:
+        # Classic queues, version 2: measurably less broker CPU per persistent message than v1
+        # (quorum queues would bring delivery limits but have no per-message priorities).
         return {
             "x-max-priority": MAX_PRIORITY,
+            "x-queue-version": 2,
             "x-dead-letter-exchange": DEAD.name,
             "x-dead-letter-routing-key": self.dead_routing_key,
         }

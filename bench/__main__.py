@@ -24,9 +24,10 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from kombu import Connection
@@ -85,6 +86,24 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30) 
         except OSError:
             time.sleep(0.2)
     raise TimeoutError(url)
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time consumed so far by `pids` (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def _pids(pattern: str) -> list[int]:
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+    return [int(pid) for pid in found.split()]
 
 
 @contextmanager
@@ -146,13 +165,21 @@ def throughput(args: argparse.Namespace, broker_url: str, workdir: Path) -> dict
     }
     runs: dict[str, list[float]] = {name: [] for name in apps}
     p99s: dict[str, list[float]] = {name: [] for name in apps}
+    app_cpu: dict[str, list[float]] = {name: [] for name in apps}
+    broker_cpu: dict[str, list[float]] = {name: [] for name in apps}
+    broker = _pids("beam.smp")
     errors: dict[str, int] = dict.fromkeys(apps, 0)
     for round_ in range(args.rounds):
         for offset, (name, factory) in enumerate(apps.items()):
             port = 18600 + round_ * 10 + offset
             with _gunicorn(factory, env, port, workdir / f"{name}.log") as url:
                 _wrk(wrk, url, 2, args.connections)  # warm-up: connections, imports
+                app = _pids(f"gunicorn.*{factory.split(':')[0]}")
+                before = _cpu_seconds(app), _cpu_seconds(broker)
                 rps, bad, p99 = _wrk(wrk, url, args.seconds, args.connections)
+                requests = rps * args.seconds
+                app_cpu[name].append((_cpu_seconds(app) - before[0]) / requests * 1e6)
+                broker_cpu[name].append((_cpu_seconds(broker) - before[1]) / requests * 1e6)
             runs[name].append(rps)
             p99s[name].append(p99)
             errors[name] += bad
@@ -164,6 +191,11 @@ def throughput(args: argparse.Namespace, broker_url: str, workdir: Path) -> dict
         "requests_per_second": median,
         "p99_ms": {name: statistics.median(values) for name, values in p99s.items()},
         "non_2xx": errors,
+        # Where the two cores go: CPU microseconds per request in the app's processes and in
+        # the broker (RabbitMQ runs on the same machine here).
+        "app_cpu_us_per_request": {n: round(statistics.median(v)) for n, v in app_cpu.items()},
+        "broker_cpu_us_per_request": {
+            n: round(statistics.median(v)) for n, v in broker_cpu.items()},
         "gateway_vs_baseline": median["gateway"] / median["baseline"],
         "sync_confirm_vs_baseline": median["sync_confirm"] / median["baseline"],
     }
@@ -187,7 +219,7 @@ def latency(args: argparse.Namespace, broker_url: str, workdir: Path) -> dict[st
             with _gunicorn("gateway:create_app()", env, 18690, workdir / "gw-latency.log") as url:
                 time.sleep(3)  # the worker connects and declares its queues
 
-                def one(i: int) -> float:
+                def one(i: int) -> tuple[float, float]:
                     response_url = slack.response_url()
                     body, headers = signer.slash_command("/search", f"help {i}",
                                                          response_url=response_url)
@@ -195,32 +227,61 @@ def latency(args: argparse.Namespace, broker_url: str, workdir: Path) -> dict[st
                     request = urllib.request.Request(f"{url}/slack/commands", data=body,
                                                      headers=headers, method="POST")
                     urllib.request.urlopen(request, timeout=10).close()
-                    answer = slack.wait_for(
-                        lambda: slack.calls_to("response_url") and [
-                            c for c in slack.calls_to("response_url")
-                            if slack.base_url + c.path == response_url], timeout=30)
-                    return (answer[0].at - started) * 1000
+                    acked = time.time()
+                    answer = slack.wait_for(partial(slack.responses, response_url), timeout=30)
+                    assert answer
+                    replied = slack.calls_to("response_url")
+                    at = next(c.at for c in replied if slack.base_url + c.path == response_url)
+                    return (acked - started) * 1000, (at - started) * 1000
 
-                for i in range(20):  # warm-up
-                    one(i)
-                samples: list[float] = []
-                interval = 1.0 / args.rate
-                with ThreadPoolExecutor(max_workers=16) as pool:
-                    futures = []
-                    for i in range(args.requests):
-                        futures.append(pool.submit(one, i))
-                        time.sleep(interval)
-                    samples = [f.result() for f in futures]
+                _paced(one, 20, args.rate)  # warm-up
+                pairs = _paced(one, args.requests, args.rate)
         finally:
             worker.terminate()
             worker.wait(timeout=20)
-    samples.sort()
+        with _gunicorn("bench.baseline_app:create_app()", env, 18691,
+                       workdir / "baseline-latency.log") as url:
+
+            def bare(i: int) -> tuple[float, float]:
+                request = urllib.request.Request(
+                    f"{url}/api/v1/commands/search", data=b'{"text": "help"}',
+                    headers={"Content-Type": "application/json"}, method="POST")
+                started = time.time()
+                urllib.request.urlopen(request, timeout=10).close()
+                took = (time.time() - started) * 1000
+                return took, took
+
+            _paced(bare, 20, args.rate)
+            baseline = [b for b, _ in _paced(bare, args.requests, args.rate)]
+    acks = [a for a, _ in pairs]
+    replies = [r for _, r in pairs]
     return {
-        "requests": len(samples),
+        "requests": len(pairs),
         "rate_per_second": args.rate,
-        "p50_ms": statistics.median(samples),
-        "p99_ms": samples[int(len(samples) * 0.99) - 1],
-        "max_ms": samples[-1],
+        "ack_ms": _percentiles(acks),
+        "reply_ms": _percentiles(replies),
+        "baseline_request_ms": _percentiles(baseline),
+        "reply_p50_vs_baseline_p50": statistics.median(replies) / statistics.median(baseline),
+    }
+
+
+def _paced(call: Callable[[int], tuple[float, float]], count: int,
+           rate: float) -> list[tuple[float, float]]:
+    """Call `call` `count` times at `rate` per second (open loop), collecting results."""
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        futures = []
+        for i in range(count):
+            futures.append(pool.submit(call, i))
+            time.sleep(1.0 / rate)
+        return [f.result() for f in futures]
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50": round(statistics.median(ordered), 2),
+        "p99": round(ordered[max(0, int(len(ordered) * 0.99) - 1)], 2),
+        "max": round(ordered[-1], 2),
     }
 
 

@@ -6,6 +6,7 @@ def test_every_consumed_queue_has_priorities_and_dead_letters() -> None:
         for queue in service.consumed_queues:
             args = queue.queue_arguments
             assert args["x-max-priority"] == routing.MAX_PRIORITY
+            assert args["x-queue-version"] == 2
             assert args["x-dead-letter-exchange"] == routing.DEAD.name
             assert args["x-dead-letter-routing-key"] == service.dead_routing_key
             assert queue.durable
