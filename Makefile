@@ -23,7 +23,7 @@ install: $(INSTALLED) ## install into a local virtualenv (.venv)
 
 run: $(INSTALLED) ## start gateway, the three workers and beat (Procfile) against BROKER_URL
 	@set -a; [ ! -f .env ] || . ./.env; set +a; $(BIN)/estafeta check-broker
-	$(BIN)/honcho start -f Procfile -e $(ENV_FILES) --port $(PORT)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile -e $(ENV_FILES) --port $(PORT)
 
 test: $(INSTALLED) ## lint, type-check and run the whole test suite (needs RabbitMQ)
 	$(BIN)/ruff check .

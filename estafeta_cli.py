@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Producer
 
 import routing
@@ -36,6 +37,14 @@ def check_broker(settings: Settings) -> int:
     try:
         with _connect(settings) as connection:
             routing.declare_all(connection.default_channel)
+    except PreconditionFailed as exc:
+        print(
+            f"estafeta: the broker at {_safe_url(settings.broker_url)} has a queue or exchange "
+            f"declared with other arguments ({exc}); drain and delete it "
+            "(`rabbitmqctl delete_queue NAME`) or use a new vhost, then start again.",
+            file=sys.stderr,
+        )
+        return 1
     except Exception as exc:
         print(
             f"estafeta: cannot reach the broker at {_safe_url(settings.broker_url)} "

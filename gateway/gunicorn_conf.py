@@ -1,6 +1,7 @@
 """Gunicorn settings of the gateway (`gunicorn -c python:gateway.gunicorn_conf ...`)."""
 
 import os
+import sys
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 # Threads, not only processes: requests of one process wait for their confirms together,
@@ -13,3 +14,13 @@ graceful_timeout = 10
 keepalive = 5
 accesslog = "-" if os.environ.get("GATEWAY_ACCESS_LOG") else None
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+# Request threads wait for confirms that the publisher's reader thread collects. With the
+# interpreter's default 5 ms switch interval a woken thread can wait that long for the GIL;
+# 1 ms measured about 1.7x the confirmed requests per second here (see bench/).
+SWITCH_INTERVAL = 0.001
+
+
+def post_fork(server: object, worker: object) -> None:
+    """Tune the interpreter of each worker process."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
