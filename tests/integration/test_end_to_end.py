@@ -142,3 +142,14 @@ def test_openapi_document_describes_the_api(gunicorn_gateway: str) -> None:
     assert set(document["paths"]) >= {"/api/v1/commands/{service}", "/api/v1/tasks/{task_id}"}
     with urllib.request.urlopen(f"{gunicorn_gateway}/readyz") as response:
         assert json.loads(response.read())["broker"] == "reachable"
+
+
+def test_periodic_maintenance_runs_on_each_service_worker(stack: Stack) -> None:
+    from workers.app import celery_client
+    from workers.beat import app as beat_app
+
+    client = celery_client(stack.settings)
+    for entry in beat_app.conf.beat_schedule.values():
+        result = client.send_task(entry["task"], **entry["options"])
+        report = result.get(timeout=20)
+        assert report["ledger_pruned"] >= 0

@@ -1,0 +1,11 @@
+import routing
+from workers.beat import app
+
+
+def test_beat_sends_each_services_maintenance_to_its_own_queue_at_bulk_priority() -> None:
+    schedule = app.conf.beat_schedule
+    tasks = {entry["task"] for entry in schedule.values()}
+    assert tasks == {s.maintenance_task for s in routing.SERVICES.values()}
+    for entry in schedule.values():
+        assert entry["options"]["priority"] == routing.Priority.BULK
+        assert entry["task"] in app.conf.task_routes
