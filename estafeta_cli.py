@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from amqp.exceptions import PreconditionFailed
@@ -70,19 +71,25 @@ def _origin(message: Any) -> str:
     return str(deaths[0].get("queue", ""))
 
 
+def _dead_letters(channel: Any, queue: Any, limit: int) -> Iterator[Any]:
+    """Take up to `limit` messages from a dead-letter queue, unacknowledged."""
+    bound = queue(channel)
+    bound.declare()
+    for _ in range(limit):
+        message = bound.get(no_ack=False)
+        if message is None:
+            return
+        yield message
+
+
 def dead_list(settings: Settings, service_name: str, limit: int) -> int:
     """Print dead letters of a service without removing them."""
     queue = _dead_queue(service_name)
     shown = 0
     with _connect(settings) as connection:
         channel = connection.channel()
-        bound = queue(channel)
-        bound.declare()
         fetched = []
-        while shown < limit:
-            message = bound.get(no_ack=False)
-            if message is None:
-                break
+        for message in _dead_letters(channel, queue, limit):
             fetched.append(message)
             headers = message.headers or {}
             print(json.dumps({
@@ -109,12 +116,7 @@ def dead_replay(settings: Settings, service_name: str, limit: int) -> int:
     with _connect(settings) as connection:
         channel = connection.channel()
         producer = Producer(channel)
-        bound = queue(channel)
-        bound.declare()
-        while replayed < limit:
-            message = bound.get(no_ack=False)
-            if message is None:
-                break
+        for message in _dead_letters(channel, queue, limit):
             origin = _origin(message)
             if origin not in {q.name for q in routing.service_of_queue(queue.name).consumed_queues}:
                 message.requeue()
