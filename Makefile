@@ -8,7 +8,7 @@ ENV_FILES := local.env$(if $(wildcard .env),$(comma).env)
 PORT      ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit bench demo lint dead-list dead-replay clean
+.PHONY: help install run test test-unit bench demo lint import-kb dead-list dead-replay clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,6 +42,9 @@ demo: $(INSTALLED) ## talk to a running `make run` through a simulated Slack
 lint: $(INSTALLED) ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+import-kb: $(INSTALLED) ## load documents into search: make import-kb DIR=docs TEAM=T0123 NAME=handbook
+	$(BIN)/estafeta import-kb $(DIR) --team $(TEAM) --name $(or $(NAME),kb)
 
 dead-list: $(INSTALLED) ## show a service's dead letters: make dead-list SERVICE=search
 	$(BIN)/estafeta dead list $(SERVICE)

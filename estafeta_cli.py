@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from amqp.exceptions import PreconditionFailed
@@ -141,6 +143,25 @@ def dead_replay(settings: Settings, service_name: str, limit: int) -> int:
     return 0
 
 
+def import_kb(settings: Settings, directory: Path, team: str, name: str,
+              chunk: int = 200) -> int:
+    """Send a directory of documents to the search service, as confirmed bulk work."""
+    from workers.app import celery_client
+    from workers.search.kb import INDEX_TASK, read_knowledge_base
+
+    if not directory.is_dir():
+        print(f"estafeta: {directory} is not a directory", file=sys.stderr)
+        return 2
+    client = celery_client(settings)
+    documents = [asdict(d) for d in read_knowledge_base(directory, team, name)]
+    for start in range(0, len(documents), chunk):
+        client.send_task(INDEX_TASK, args=(documents[start:start + chunk],),
+                         priority=int(routing.Priority.BULK))
+    print(f"estafeta: sent {len(documents)} document(s) of knowledge base {name!r} "
+          f"for team {team} to the search service")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `estafeta` command."""
     parser = argparse.ArgumentParser(prog="estafeta", description=__doc__)
@@ -150,12 +171,18 @@ def main(argv: list[str] | None = None) -> int:
     dead.add_argument("action", choices=["list", "replay"])
     dead.add_argument("service", choices=sorted(routing.SERVICES))
     dead.add_argument("--limit", type=int, default=100)
+    kb = sub.add_parser("import-kb", help="load Markdown/text/JSON documents into search")
+    kb.add_argument("directory", type=Path)
+    kb.add_argument("--team", required=True, help="the Slack team id that may search them")
+    kb.add_argument("--name", default="kb", help="the knowledge base's name (default: kb)")
     demo = sub.add_parser("demo", help="drive a running gateway with a simulated Slack")
     demo.add_argument("--gateway", default=None, help="gateway URL (default http://127.0.0.1:$PORT)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "check-broker":
         return check_broker(settings)
+    if args.command == "import-kb":
+        return import_kb(settings, args.directory, args.team, args.name)
     if args.command == "dead":
         if args.action == "list":
             return dead_list(settings, args.service, args.limit)

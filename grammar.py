@@ -70,7 +70,14 @@ HELP_WORDS: dict[str, str] = {"help": "en", "ayuda": "es", "?": "en"}
 
 # Sub-commands of each service: alias -> (verb, language of the alias).
 VERBS: dict[str, dict[str, tuple[str, str]]] = {
-    "search": {"help": ("help", "en"), "ayuda": ("help", "es")},
+    "search": {
+        "help": ("help", "en"),
+        "ayuda": ("help", "es"),
+        "more": ("more", "en"),
+        "mas": ("more", "es"),
+        "reindex": ("reindex", "en"),
+        "reindexa": ("reindex", "es"),
+    },
     "agenda": {"help": ("help", "en"), "ayuda": ("help", "es")},
     "sentiment": {
         "help": ("help", "en"),
@@ -110,12 +117,20 @@ _HELP: dict[str | None, dict[str, str]] = {
     },
     "search": {
         "en": (
-            "*search* – `/search <words>` finds messages heard in this workspace.\n"
-            "`/search help` shows this text."
+            "*search* – `/search <words>` finds what was said in this workspace and in its "
+            "knowledge base.\n"
+            "Modifiers: `\"exact phrase\"`, `from:@someone`, `in:#channel`, "
+            "`before:2026-01-31`, `after:2026-01-01`, `-word`.\n"
+            "`/search more` shows the next results; `/search reindex #channel` reads the "
+            "channel's history again.\n`/search help` shows this text."
         ),
         "es": (
-            "*busca* – `/search <palabras>` encuentra mensajes oídos en este espacio.\n"
-            "`/search ayuda` muestra este texto."
+            "*busca* – `/search <palabras>` encuentra lo que se dijo en este espacio y en su "
+            "base de conocimiento.\n"
+            "Modificadores: `\"frase exacta\"`, `from:@alguien`, `in:#canal`, "
+            "`before:2026-01-31`, `after:2026-01-01`, `-palabra`.\n"
+            "`/search mas` muestra más resultados; `/search reindexa #canal` vuelve a leer el "
+            "historial del canal.\n`/search ayuda` muestra este texto."
         ),
     },
     "agenda": {

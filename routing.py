@@ -144,17 +144,15 @@ def service_of_queue(queue_name: str) -> Service:
 
 
 def task_routes() -> dict[str, dict[str, str]]:
-    """Celery `task_routes`: each service's tasks go to its own command queue."""
-    routes: dict[str, dict[str, str]] = {}
-    for service in SERVICES.values():
-        route = {
+    """Celery `task_routes`: every `<service>.*` task goes to that service's command queue."""
+    return {
+        f"{service.name}.*": {
             "queue": service.command_queue.name,
             "exchange": COMMANDS.name,
             "routing_key": service.routing_key,
         }
-        routes[service.command_task] = route
-        routes[service.maintenance_task] = route
-    return routes
+        for service in SERVICES.values()
+    }
 
 
 def all_queues() -> list[Queue]:

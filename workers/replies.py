@@ -162,15 +162,20 @@ class SlackReplier:
         self.ledger.mark_posted(key)
         return True
 
-    def post_message(self, channel: str, text: str, **extra: Any) -> dict[str, Any]:
-        """`chat.postMessage` with Slack's transient failures turned into `TransientError`."""
+    def call(self, method: str, **arguments: Any) -> dict[str, Any]:
+        """Call a Web API method (`conversations_history`, ...); transient failures (429, 5xx,
+        network) become `TransientError`, others stay `SlackApiError`."""
         try:
-            response = self.client.chat_postMessage(channel=channel, text=text, **extra)
+            response = getattr(self.client, method)(**arguments)
         except SlackApiError as exc:
             raise _slack_api_error(exc) from exc
         except _NETWORK_ERRORS as exc:
             raise TransientError(f"Slack unreachable: {exc}") from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def post_message(self, channel: str, text: str, **extra: Any) -> dict[str, Any]:
+        """`chat.postMessage`, with errors as in `call`."""
+        return self.call("chat_postMessage", channel=channel, text=text, **extra)
 
     def _post_in_thread(self, target: ReplyTarget, key: str, reply: Reply) -> None:
         self.post_message(
@@ -181,14 +186,8 @@ class SlackReplier:
         )
 
     def _already_in_thread(self, target: ReplyTarget, key: str) -> bool:
-        try:
-            response = self.client.conversations_replies(
-                channel=target.channel, ts=target.thread_ts, include_all_metadata=True, limit=200
-            )
-        except SlackApiError as exc:
-            raise _slack_api_error(exc) from exc
-        except _NETWORK_ERRORS as exc:
-            raise TransientError(f"Slack unreachable: {exc}") from exc
+        response = self.call("conversations_replies", channel=target.channel,
+                             ts=target.thread_ts, include_all_metadata=True, limit=200)
         for message in response.get("messages") or []:
             payload = (message.get("metadata") or {}).get("event_payload") or {}
             if payload.get("reply_key") == key:

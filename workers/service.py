@@ -90,19 +90,32 @@ def _overview(command: Command, context: Context) -> Reply:
     return Reply(grammar.help_text(None, command.lang), {"help": True})
 
 
-def register_service(app: Celery, service: routing.Service, handlers: ServiceHandlers) -> None:
-    """Register `service`'s command, heard-message and maintenance tasks on `app`."""
-    settings: Settings = app.conf.estafeta_settings
+def make_replier(settings: Settings, service: routing.Service) -> SlackReplier:
+    """The Slack client of a service, with its reply ledger in the service's own file."""
     ledger = Ledger(settings.data_dir / f"{service.name}.sqlite")
-    replier = SlackReplier(settings.slack_api_url, settings.slack_bot_token, ledger)
+    return SlackReplier(settings.slack_api_url, settings.slack_bot_token, ledger)
+
+
+def task_base(service: routing.Service, replier: SlackReplier) -> type[ServiceTask]:
+    """The base class of every task of `service`."""
+    return type(f"{service.name.title()}Task", (ServiceTask,), {
+        "service": service, "ledger": replier.ledger,
+    })
+
+
+def register_service(
+    app: Celery, service: routing.Service, handlers: ServiceHandlers,
+    replier: SlackReplier | None = None, base: type[ServiceTask] | None = None,
+) -> None:
+    """Register `service`'s command, heard-message and maintenance tasks on `app`."""
+    replier = replier or make_replier(app.conf.estafeta_settings, service)
+    ledger = replier.ledger
+    base = base or task_base(service, replier)
     commands: dict[str, CommandHandler] = {
         "help": _help(service.name),
         "overview": _overview,
         **handlers.commands,
     }
-    base = type(f"{service.name.title()}Task", (ServiceTask,), {
-        "service": service, "ledger": ledger,
-    })
 
     @app.task(name=service.command_task, bind=True, base=base, shared=False)
     def run_command(
@@ -153,5 +166,3 @@ def register_service(app: Celery, service: routing.Service, handlers: ServiceHan
         for step in upkeep:
             report.update(step())
         return report
-
-    app.conf.estafeta_replier = replier

@@ -8,4 +8,6 @@ def test_beat_sends_each_services_maintenance_to_its_own_queue_at_bulk_priority(
     assert tasks == {s.maintenance_task for s in routing.SERVICES.values()}
     for entry in schedule.values():
         assert entry["options"]["priority"] == routing.Priority.BULK
-        assert entry["task"] in app.conf.task_routes
+        route = app.amqp.router.route({}, entry["task"])
+        service = routing.SERVICES[entry["task"].split(".")[0]]
+        assert route["queue"].name == service.command_queue.name

@@ -29,10 +29,16 @@ def test_heard_routing_key_is_safe_for_topic_matching() -> None:
 
 
 def test_task_routes_send_each_service_task_to_its_own_queue() -> None:
-    routes = routing.task_routes()
+    from celery import Celery
+
+    router = Celery(set_as_current=False)
+    router.conf.task_routes = routing.task_routes()
+    router.conf.task_queues = routing.all_queues()
     for service in routing.SERVICES.values():
-        assert routes[service.command_task]["queue"] == service.command_queue.name
-        assert routes[service.maintenance_task]["routing_key"] == service.routing_key
+        for task in (service.command_task, service.maintenance_task, f"{service.name}.other"):
+            route = router.amqp.router.route({}, task)
+            assert route["queue"].name == service.command_queue.name
+            assert route["routing_key"] == service.routing_key
 
 
 def test_queue_names_are_unique_and_map_back_to_their_service() -> None:

@@ -1,38 +1,183 @@
-"""The search service's handlers: index what is heard, answer `find`."""
+"""The search service's handlers: index what is heard, answer `find`, `more` and `reindex`."""
 
 from __future__ import annotations
 
+import re
+import sqlite3
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
+import grammar
 from grammar import Command
-from payloads import Context
-from settings import Settings
-from workers.replies import Reply
-from workers.search.index import MessageIndex
+from payloads import Context, HeardMessage
+from workers.replies import Reply, SlackReplier, TransientError
+from workers.search.query import QueryError, parse
+from workers.search.sqlite_store import SqliteSearchStore
+from workers.search.store import Document, Hit, Scope
 from workers.service import ServiceHandlers
+from workers.storage import open_database
 
-_NOTHING = {"en": "Nothing found for “{q}”.", "es": "No encontré nada para «{q}»."}
-_FOUND = {"en": "Found for “{q}”:", "es": "Encontrado para «{q}»:"}
+PAGE_SIZE = 5
+STATE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS last_queries (
+    team TEXT NOT NULL, channel TEXT NOT NULL, user TEXT NOT NULL,
+    query TEXT NOT NULL, page INTEGER NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (team, channel, user)
+);
+CREATE TABLE IF NOT EXISTS team_domains (team TEXT PRIMARY KEY, domain TEXT NOT NULL);
+"""
+_CHANNEL = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$|^#?([A-Z0-9]{6,})$")
+
+TEXTS = {
+    "en": {
+        "none": "Nothing found for “{q}”.",
+        "found": "Results {first}–{last} for “{q}”:",
+        "more": "`/search more` for the next results.",
+        "no_more": "No more results for “{q}”.",
+        "nothing_before": "Search for something first, then ask for `more`.",
+        "reindex_what": "Which channel? `/search reindex #channel`.",
+        "reindexing": "Reading the history of <#{channel}> again, in the background at bulk "
+                      "priority. I'll post a summary there when it's done.",
+    },
+    "es": {
+        "none": "No encontré nada para «{q}».",
+        "found": "Resultados {first}–{last} para «{q}»:",
+        "more": "`/search mas` para ver más.",
+        "no_more": "No hay más resultados para «{q}».",
+        "nothing_before": "Busca algo primero y luego pide `mas`.",
+        "reindex_what": "¿Qué canal? `/search reindexa #canal`.",
+        "reindexing": "Vuelvo a leer el historial de <#{channel}> en segundo plano, con "
+                      "prioridad baja. Publicaré un resumen allí cuando termine.",
+    },
+}
 
 
-def _when(ts: str) -> str:
-    return datetime.fromtimestamp(float(ts), tz=UTC).strftime("%Y-%m-%d %H:%M")
+def document_of(message: HeardMessage) -> Document:
+    """The searchable form of a heard message."""
+    return Document(team=message.team, channel=message.channel, ts=message.ts,
+                    text=message.text, user=message.user,
+                    channel_type=message.channel_type or "channel",
+                    thread_ts=message.thread_ts)
 
 
-def build_handlers(settings: Settings) -> ServiceHandlers:
-    """Handlers bound to this deployment's index file."""
-    index = MessageIndex(settings.data_dir / "search.sqlite")
+class Answers:
+    """Formats hits for people and for HTTP clients; knows each team's Slack domain."""
 
-    def find(command: Command, context: Context) -> Reply:
-        hits = index.find(context.team, context.channel, command.args)
-        data = {
-            "query": command.args,
-            "results": [h.__dict__ for h in hits],
+    def __init__(self, store: SqliteSearchStore, replier: SlackReplier) -> None:
+        self.store = store
+        self.replier = replier
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The search service's own file, for the small state tables."""
+        return open_database(self.store.path, STATE_SCHEMA)
+
+    def permalink(self, document: Document) -> str:
+        """A link to the message in Slack, or the document's own URL."""
+        if document.url or document.channel.startswith("kb:"):
+            return document.url
+        base = f"https://{self._domain(document.team)}.slack.com/archives/{document.channel}"
+        link = f"{base}/p{document.ts.replace('.', '')}"
+        if document.thread_ts and document.thread_ts != document.ts:
+            link += f"?thread_ts={document.thread_ts}&cid={document.channel}"
+        return link
+
+    def _domain(self, team: str) -> str:
+        row = self.db.execute("SELECT domain FROM team_domains WHERE team = ?",
+                              (team,)).fetchone()
+        if row is not None:
+            return str(row["domain"])
+        try:
+            domain = str(self.replier.call("team_info", team=team)["team"]["domain"])
+        except (TransientError, SlackApiError, KeyError, TypeError):
+            return "app"  # app.slack.com links work too; ask again next time
+        self.db.execute("INSERT OR REPLACE INTO team_domains VALUES (?, ?)", (team, domain))
+        return domain
+
+    def line(self, hit: Hit) -> str:
+        """One result as a line of Slack mrkdwn."""
+        document = hit.document
+        link = self.permalink(document)
+        if document.channel.startswith("kb:"):
+            title = f"<{link}|{document.title}>" if link else f"*{document.title}*"
+            return f"• {title} ({document.channel[3:]}): {hit.snippet}"
+        when = datetime.fromtimestamp(document.at, tz=UTC).strftime("%Y-%m-%d")
+        return f"• <@{document.user}> in <#{document.channel}> {when} <{link}|view>: {hit.snippet}"
+
+    def data(self, hit: Hit) -> dict[str, Any]:
+        """One result as JSON."""
+        document = hit.document
+        return {
+            "channel": document.channel, "ts": document.ts, "user": document.user,
+            "title": document.title, "snippet": hit.snippet,
+            "permalink": self.permalink(document),
         }
-        if not hits:
-            return Reply(_NOTHING[command.lang].format(q=command.args), data)
-        lines = [_FOUND[command.lang].format(q=command.args)]
-        lines += [f"• <#{h.channel}> <@{h.user}> {_when(h.ts)}: {h.snippet}" for h in hits]
+
+
+def build_handlers(store: SqliteSearchStore, replier: SlackReplier,
+                   start_backfill: Callable[[Context, str, str], None]) -> ServiceHandlers:
+    """Handlers bound to this deployment's store and Slack client."""
+    answers = Answers(store, replier)
+
+    def run(text: str, page: int, command: Command, context: Context) -> Reply:
+        texts = TEXTS[command.lang]
+        try:
+            query = parse(text)
+        except QueryError as error:
+            return Reply(f"{error}\n\n{_help(command)}", {"error": str(error)})
+        hits = store.search(query, Scope(context.team, context.channel), PAGE_SIZE + 1,
+                            offset=page * PAGE_SIZE)
+        answers.db.execute(
+            "INSERT OR REPLACE INTO last_queries VALUES (?, ?, ?, ?, ?, ?)",
+            (context.team, context.channel, context.user, text, page, time.time()))
+        shown, has_more = hits[:PAGE_SIZE], len(hits) > PAGE_SIZE
+        data = {"query": text, "page": page + 1, "has_more": has_more,
+                "results": [answers.data(h) for h in shown]}
+        if not shown:
+            key = "none" if page == 0 else "no_more"
+            return Reply(texts[key].format(q=text), data)
+        first = page * PAGE_SIZE + 1
+        lines = [texts["found"].format(first=first, last=first + len(shown) - 1, q=text)]
+        lines += [answers.line(hit) for hit in shown]
+        if has_more:
+            lines.append(texts["more"])
         return Reply("\n".join(lines), data)
 
-    return ServiceHandlers(commands={"find": find}, on_heard=index.apply)
+    def find(command: Command, context: Context) -> Reply:
+        return run(command.args, 0, command, context)
+
+    def more(command: Command, context: Context) -> Reply:
+        row = answers.db.execute(
+            "SELECT query, page FROM last_queries WHERE team = ? AND channel = ? AND user = ?",
+            (context.team, context.channel, context.user)).fetchone()
+        if row is None:
+            return Reply(TEXTS[command.lang]["nothing_before"], {"error": "no previous query"})
+        return run(str(row["query"]), int(row["page"]) + 1, command, context)
+
+    def reindex(command: Command, context: Context) -> Reply:
+        match = _CHANNEL.match(command.args.strip()) if command.args.strip() else None
+        channel = (match.group(1) or match.group(2)) if match else context.channel
+        if not channel:
+            return Reply(TEXTS[command.lang]["reindex_what"], {"error": "no channel"})
+        start_backfill(context, channel, command.lang)
+        return Reply(TEXTS[command.lang]["reindexing"].format(channel=channel),
+                     {"channel": channel, "started": True})
+
+    def on_heard(message: HeardMessage) -> None:
+        if message.deleted:
+            store.delete(message.team, message.channel, message.ts)
+        else:
+            store.upsert([document_of(message)])
+
+    return ServiceHandlers(
+        commands={"find": find, "more": more, "reindex": reindex},
+        on_heard=on_heard,
+    )
+
+
+def _help(command: Command) -> str:
+    return grammar.help_text("search", command.lang)

@@ -1,0 +1,129 @@
+"""Search queries with the modifiers Slack users know, compiled to a safe FTS5 expression.
+
+`"exact phrase"`, `from:@user`, `in:#channel`, `before:YYYY-MM-DD`, `after:YYYY-MM-DD`,
+`-word`. Whatever the user types, the FTS5 expression is built from quoted stems only, so no
+input (unbalanced quotes, stray operators, `NEAR`, `*`) can be a syntax error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from workers.search import text
+
+MAX_QUERY_LENGTH = 500
+
+_TOKEN = re.compile(r'-?"[^"]*"?|\S+')
+_MENTION = re.compile(r"^<?[@#]?([A-Za-z0-9._-]+)(?:\|[^>]*)?>?$")
+
+
+class QueryError(ValueError):
+    """The query cannot be run; the message says why, for the user."""
+
+
+@dataclass
+class Query:
+    """A parsed search query."""
+
+    words: list[str] = field(default_factory=list)
+    phrases: list[list[str]] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    from_users: list[str] = field(default_factory=list)
+    in_channels: list[str] = field(default_factory=list)
+    before: float | None = None  # epoch seconds, exclusive
+    after: float | None = None  # epoch seconds, exclusive (the whole day is excluded)
+
+    @property
+    def has_text(self) -> bool:
+        """Whether there is anything to match in the text."""
+        return bool(self.words or self.phrases)
+
+    def highlight_stems(self) -> set[str]:
+        """Stems worth highlighting in results."""
+        stems: set[str] = set()
+        for word in self.words + [w for phrase in self.phrases for w in phrase]:
+            stems.update(text.query_stems(word))
+        return stems
+
+    def match_expression(self) -> str:
+        """The FTS5 MATCH expression for the text part (empty if there is none)."""
+        parts = []
+        for word in self.words:
+            parts.append(_any_stem(word))
+        for phrase in self.phrases:
+            kept = [w for w in phrase if not text.is_stop_word(w)]
+            # The phrase as a Spanish message and as an English message would have indexed it.
+            variants = sorted({" ".join(text.stem(w, language) for w in kept)
+                               for language in ("es", "en")})
+            if kept:
+                parts.append("(" + " OR ".join(f'"{v}"' for v in variants) + ")")
+        expression = " AND ".join(parts)
+        for word in self.excluded:
+            if expression:
+                expression = f"({expression}) NOT {_any_stem(word)}"
+        return expression
+
+
+def _any_stem(word: str) -> str:
+    stems = text.query_stems(word)
+    alternatives = " OR ".join(f'"{stem}"' for stem in stems)
+    return f"({alternatives})" if len(stems) > 1 else alternatives
+
+
+def _day(value: str, modifier: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise QueryError(f"`{modifier}:{value}` is not a date; write it as YYYY-MM-DD.") from None
+
+
+def _epoch(day: date) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+
+
+def parse(raw: str) -> Query:
+    """Parse what the user typed; raise `QueryError` only for a query that cannot mean anything."""
+    if len(raw) > MAX_QUERY_LENGTH:
+        raise QueryError(f"That query is too long ({len(raw)} characters; the limit is "
+                         f"{MAX_QUERY_LENGTH}).")
+    query = Query()
+    for token in _TOKEN.findall(raw):
+        negative = token.startswith("-") and len(token) > 1
+        body = token[1:] if negative else token
+        if body.startswith('"'):
+            phrase = text.words(body.strip('"'))
+            if negative:
+                query.excluded.extend(w for w in phrase if not text.is_stop_word(w))
+            elif len(phrase) == 1:
+                query.words.extend(phrase)
+            elif phrase:
+                query.phrases.append(phrase)
+            continue
+        modifier, colon, value = body.partition(":")
+        if colon and value and modifier.lower() in {"from", "in", "before", "after"}:
+            _apply_modifier(query, modifier.lower(), value)
+            continue
+        for word in text.words(body):
+            if text.is_stop_word(word):
+                continue
+            (query.excluded if negative else query.words).append(word)
+    if not (query.has_text or query.from_users or query.in_channels):
+        raise QueryError("Tell me what to look for: some words, a \"phrase\", "
+                         "`from:@someone` or `in:#channel`.")
+    return query
+
+
+def _apply_modifier(query: Query, modifier: str, value: str) -> None:
+    if modifier in {"from", "in"}:
+        match = _MENTION.match(value)
+        if not match:
+            raise QueryError(f"`{modifier}:{value}` does not name a "
+                             f"{'person' if modifier == 'from' else 'channel'}.")
+        (query.from_users if modifier == "from" else query.in_channels).append(match.group(1))
+    elif modifier == "before":
+        query.before = _epoch(_day(value, modifier))
+    else:
+        day = _day(value, modifier)
+        query.after = _epoch(day) + 86400  # "after 2026-01-31" starts on February 1st
