@@ -30,6 +30,15 @@ class Context:
     channel_type: str = ""  # channel, group (private), im, mpim; empty for HTTP
     source: str = "api"  # slash, mention, api, schedule
 
+    @property
+    def inside(self) -> str:
+        """The conversation this request comes from, whose private messages it may see.
+
+        Slack vouches for the channel of a slash command or a mention; an HTTP caller only
+        names one, so it sees public channels only.
+        """
+        return self.channel if self.source in {"slash", "mention"} else ""
+
     def as_dict(self) -> dict[str, str]:
         """The JSON form."""
         return {"team": self.team, "channel": self.channel, "user": self.user,

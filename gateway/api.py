@@ -59,7 +59,7 @@ def run_command(service: str) -> tuple[Response, int, dict[str, str]]:
         raise ApiError(415, "unsupported_media_type", "Send the command as application/json.")
     try:
         body = json.loads(request.get_data(cache=True))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ApiError(400, "bad_request", "The body is not valid JSON.") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "The body must be a JSON object.")
@@ -74,12 +74,10 @@ def run_command(service: str) -> tuple[Response, int, dict[str, str]]:
         command = grammar.parse(service, text, lang if lang in {"en", "es"} else "en")
     except grammar.UsageError as error:
         raise ApiError(400, "usage", error.reason, usage=error.usage) from error
-    context = Context(
-        team=g.team,
-        channel=_string_field(body, "channel"),
-        user=_string_field(body, "user", "api"),
-        source="api",
-    )
+    # The caller names a channel but Slack does not vouch for it: HTTP callers see public
+    # channels only (`Context.inside`), and all of a team's HTTP callers are one user.
+    context = Context(team=g.team, channel=_string_field(body, "channel"), user="api",
+                      source="api")
     try:
         accepted = gateway().dispatcher.command(
             command, context, ReplyTarget(kind="none"), priority=PRIORITIES[priority_name]
@@ -99,6 +97,15 @@ def run_command(service: str) -> tuple[Response, int, dict[str, str]]:
     return jsonify(body_out), 202, {"Location": status_url}
 
 
+def _owner(result: AsyncResult) -> str | None:
+    value = result.result if result.state == "SUCCESS" else None
+    if isinstance(value, dict) and isinstance(value.get("team"), str):
+        return str(value["team"])
+    kwargs = result.kwargs if isinstance(result.kwargs, dict) else {}
+    context = kwargs.get("context")
+    return str(context.get("team")) if isinstance(context, dict) else None
+
+
 @bp.get("/tasks/<task_id>")
 def task_status(task_id: str) -> Response:
     """The state of a task and, once it finished, its result."""
@@ -109,12 +116,12 @@ def task_status(task_id: str) -> Response:
     result = AsyncResult(task_id, app=gateway().celery)
     state = result.state
     body: dict[str, Any] = {"task_id": task_id, "state": state}
+    # Once a task has started, its record names the team that asked: a token only ever sees
+    # its own team's tasks. (PENDING is also what any unknown id reports: it reveals nothing.)
+    if state != "PENDING" and _owner(result) != g.team:
+        raise ApiError(404, "unknown_task", "No such task.")
     if state == "SUCCESS":
-        value = result.result
-        # Results carry their team: a token only ever sees its own team's answers.
-        if not isinstance(value, dict) or value.get("team") != g.team:
-            raise ApiError(404, "unknown_task", "No such task.")
-        body["result"] = value
+        body["result"] = result.result
     elif state == "FAILURE":
         body["error"] = type(result.result).__name__ if result.result is not None else "error"
     return jsonify(body)

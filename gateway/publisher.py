@@ -79,7 +79,9 @@ class PublisherConfig:
 
     connect_timeout: float = 1.0
     confirm_timeout: float = 1.5  # a request never waits longer than this for its confirm
-    retry_after_failure: float = 0.25  # fail fast for this long after the broker was unreachable
+    # After a failed connection attempt, fail fast for this long instead of trying again:
+    # at most one request per process pays for a connection attempt at a time.
+    retry_after_failure: float = 1.0
     heartbeat: int = 30
 
 
@@ -89,11 +91,12 @@ class _Link:
     def __init__(self, connection: Connection, producer: Producer) -> None:
         self.connection = connection
         self.producer = producer
-        self.socket = connection.connection.sock
         self.next_tag = 1
         self.unconfirmed: dict[int, _Pending] = {}
         self.by_correlation: dict[str, _Pending] = {}
+        self.socket = connection.connection.sock
         self.broken = False
+        self.blocked = ""  # why the broker blocks publishers (a resource alarm), if it does
 
 
 class Publisher:
@@ -124,6 +127,9 @@ class Publisher:
         body = json.dumps(message.body, separators=(",", ":")).encode()
         with self._lock:
             link = self._ensure_link()
+            if link.blocked:
+                # A broker in a resource alarm holds publishes without confirming them.
+                raise BrokerUnavailable(f"the broker blocks publishers: {link.blocked}")
             tag = link.next_tag
             link.next_tag += 1
             link.unconfirmed[tag] = pending
@@ -146,15 +152,24 @@ class Publisher:
                 self._break(link, exc)
         if not pending.wait(self.config.confirm_timeout):
             with self._lock:
-                if self._link is link:
-                    # A broker that cannot confirm in time is treated as gone: reconnect.
-                    self._break(link, BrokerUnavailable("the broker did not confirm in time"))
-            raise BrokerUnavailable("the broker did not confirm in time")
+                # The confirm may have come in while this thread waited for the lock.
+                if not pending.wait(0):
+                    # Only this message is given up: the others on the link may still be
+                    # confirmed, and a dead link is noticed by the reader (heartbeats, errors).
+                    for tag_, waiting in list(link.unconfirmed.items()):
+                        if waiting is pending:
+                            del link.unconfirmed[tag_]
+                    link.by_correlation.pop(message.correlation_id, None)
+                    raise BrokerUnavailable("the broker did not confirm in time")
         if pending.error is not None:
             raise pending.error
 
     def ping(self, timeout: float = 1.0) -> bool:
-        """Whether the broker accepts a connection right now (for readiness probes)."""
+        """Whether publishing can work now: not failing fast, not blocked, broker reachable."""
+        with self._lock:
+            link = self._link if os.getpid() == self._pid else None
+            if time.monotonic() < self._down_until or (link is not None and link.blocked):
+                return False
         try:
             with Connection(self.broker_url, connect_timeout=timeout) as conn:
                 conn.ensure_connection(max_retries=0)  # one attempt: answer fast
@@ -183,20 +198,40 @@ class Publisher:
             raise BrokerUnavailable("the publisher was closed")
         if time.monotonic() < self._down_until:
             raise BrokerUnavailable(self._last_error or "the broker is unreachable")
+        holder: list[_Link] = []
+
+        def blocked(reason: str = "resource alarm") -> None:
+            if holder:
+                holder[0].blocked = reason or "resource alarm"
+
+        def unblocked() -> None:
+            if holder:
+                holder[0].blocked = ""
+
+        connection = Connection(
+            self.broker_url, connect_timeout=self.config.connect_timeout,
+            heartbeat=self.config.heartbeat,
+            transport_options={
+                # A broker that stops reading must not hang a request thread in sendall.
+                "write_timeout": self.config.confirm_timeout,
+                "on_blocked": blocked,
+                "on_unblocked": unblocked,
+            },
+        )
         try:
-            connection = Connection(self.broker_url, connect_timeout=self.config.connect_timeout,
-                                    heartbeat=self.config.heartbeat)
             # One attempt, bounded by connect_timeout: a request must never wait on retries.
             connection.ensure_connection(max_retries=0)
             channel = connection.channel()
             channel.confirm_select()
             self._declare(channel)
         except Exception as exc:
+            connection.collect()
             self._down_until = time.monotonic() + self.config.retry_after_failure
             self._last_error = _describe(exc)
             log.warning("cannot connect to the broker: %s", self._last_error)
             raise BrokerUnavailable(self._last_error) from exc
         link = _Link(connection, Producer(channel, serializer="json"))
+        holder.append(link)
         channel.events["basic_ack"].add(lambda tag, multiple: self._settle(link, tag, multiple))
         channel.events["basic_nack"].add(
             lambda tag, multiple: self._settle(link, tag, multiple, "the broker refused it"))
@@ -222,10 +257,9 @@ class Publisher:
                 pending.settle(error)
             link.unconfirmed.clear()
             link.by_correlation.clear()
-            try:
-                link.connection.release()
-            except Exception:  # the socket may already be gone; nothing left to clean
-                log.debug("error while closing a broken connection", exc_info=True)
+            # Close the socket without the AMQP close handshake: a stalled broker would never
+            # answer it, and this runs under the lock every request needs.
+            link.connection.collect()
         if self._link is link:
             self._link = None
             self._down_until = time.monotonic() + self.config.retry_after_failure

@@ -127,7 +127,7 @@ def interactions() -> Response:
         raise ApiError(400, "bad_request", "Missing the `payload` form field.")
     try:
         payload = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ApiError(400, "bad_request", "The `payload` field is not valid JSON.") from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         raise ApiError(400, "bad_request", "The `payload` must be an object with a `type`.")
@@ -137,7 +137,7 @@ def interactions() -> Response:
 def _json_object() -> dict[str, Any]:
     try:
         payload = json.loads(request.get_data(cache=True))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ApiError(400, "bad_request", "The body is not valid JSON.") from exc
     if not isinstance(payload, dict):
         raise ApiError(400, "bad_request", "The body must be a JSON object.")

@@ -49,6 +49,10 @@ class FakeSlack:
         self.token = token
         self.team = team
         self.calls: list[Call] = []
+        # Channel histories served by conversations.history, newest first, as Slack does.
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        self.private_channels: set[str] = set()
+        self.domain = "estafeta-demo"
         self._troubles: dict[str, list[_Trouble]] = {}
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
@@ -107,10 +111,12 @@ class FakeSlack:
             self._troubles.setdefault(method, []).append(_Trouble(200, None, seconds, times))
 
     def reset(self) -> None:
-        """Forget every call and every scripted trouble."""
+        """Forget every call, every scripted trouble and every channel history."""
         with self._lock:
             self.calls.clear()
             self._troubles.clear()
+            self.history.clear()
+            self.private_channels.clear()
 
     # -- inspection --------------------------------------------------------------------------
 
@@ -185,11 +191,31 @@ class FakeSlack:
             channel, ts = str(params.get("channel", "")), str(params.get("ts", ""))
             return {"ok": True, "messages": self._thread_messages(channel, ts),
                     "has_more": False}
+        if method == "conversations.history":
+            return self._history_page(params)
+        if method == "conversations.info":
+            channel = str(params.get("channel", ""))
+            private = channel in self.private_channels or channel.startswith("G")
+            return {"ok": True, "channel": {"id": channel, "is_private": private,
+                                            "is_im": channel.startswith("D"), "is_mpim": False}}
+        if method == "team.info":
+            return {"ok": True, "team": {"id": self.team, "domain": self.domain}}
         if method == "users.info":
             user = str(params.get("user", ""))
             return {"ok": True, "user": {"id": user, "name": user.lower(), "tz": "Europe/Madrid",
                                          "tz_offset": 3600, "is_admin": False}}
         return {"ok": False, "error": "unknown_method"}
+
+    def _history_page(self, params: dict[str, Any]) -> dict[str, Any]:
+        messages = self.history.get(str(params.get("channel", "")))
+        if messages is None:
+            return {"ok": False, "error": "channel_not_found"}
+        start = int(params.get("cursor") or 0)
+        limit = int(params.get("limit") or 100)
+        page = messages[start:start + limit]
+        more = start + limit < len(messages)
+        return {"ok": True, "messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self

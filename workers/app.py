@@ -11,8 +11,11 @@ from celery.signals import after_setup_logger, worker_ready
 import routing
 from settings import Settings
 
-TASK_SOFT_TIME_LIMIT = 60  # seconds; the handler gets an exception and the message dies cleanly
-TASK_TIME_LIMIT = 90  # seconds; the child process is killed
+# The soft limit raises inside the task: it fails and its message is dead-lettered. The hard
+# limit kills the pool process: Celery requeues the message, and the redelivery guard
+# (workers/service.py) dead-letters it once it has come back too often.
+TASK_SOFT_TIME_LIMIT = 60  # seconds
+TASK_TIME_LIMIT = 90  # seconds
 
 
 def base_config(settings: Settings) -> dict[str, Any]:

@@ -21,12 +21,15 @@ from workers.storage import open_database
 log = logging.getLogger(__name__)
 
 REPLY_EVENT_TYPE = "estafeta_reply"
+# A claim older than this belongs to an attempt that died (a task's hard time limit is 90 s).
+CLAIM_STALE_AFTER = 120.0
 SLACK_TIMEOUT = 10  # seconds; well inside the task's soft time limit
 
 LEDGER_SCHEMA = """
-CREATE TABLE IF NOT EXISTS replies (
+CREATE TABLE IF NOT EXISTS reply_claims (
     reply_key  TEXT PRIMARY KEY,
     state      TEXT NOT NULL,          -- posting | posted
+    attempt    INTEGER NOT NULL,       -- the task's retry number when it claimed
     updated_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -67,25 +70,34 @@ class Ledger:
 
     def state(self, key: str) -> str | None:
         """`posting`, `posted` or None for a reply key."""
-        row = self.db.execute("SELECT state FROM replies WHERE reply_key = ?", (key,)).fetchone()
+        row = self.db.execute("SELECT state FROM reply_claims WHERE reply_key = ?", (key,)).fetchone()
         return None if row is None else str(row["state"])
 
-    def claim(self, key: str) -> None:
-        """Record that the reply is about to be posted."""
-        self.db.execute(
-            "INSERT INTO replies (reply_key, state, updated_at) VALUES (?, 'posting', ?)"
-            " ON CONFLICT (reply_key) DO UPDATE SET updated_at = excluded.updated_at",
-            (key, time.time()),
+    def claim(self, key: str, attempt: int = 0, stale_after: float = CLAIM_STALE_AFTER) -> bool:
+        """Take the right to post `key`: True for the first taker, for a later retry of the
+        same task (the earlier attempt is over), or over a stale claim (its worker died);
+        False while a concurrent copy of the task holds a fresh claim."""
+        now = time.time()
+        cursor = self.db.execute(
+            "INSERT INTO reply_claims (reply_key, state, attempt, updated_at)"
+            " VALUES (?, 'posting', ?, ?)"
+            " ON CONFLICT (reply_key) DO UPDATE SET updated_at = excluded.updated_at,"
+            " attempt = excluded.attempt"
+            " WHERE reply_claims.state = 'posting'"
+            " AND (reply_claims.attempt < excluded.attempt OR reply_claims.updated_at < ?)",
+            (key, attempt, now, now - stale_after),
         )
+        return cursor.rowcount == 1
 
     def release(self, key: str) -> None:
         """Forget a claim whose post certainly did not happen."""
-        self.db.execute("DELETE FROM replies WHERE reply_key = ? AND state = 'posting'", (key,))
+        self.db.execute("DELETE FROM reply_claims WHERE reply_key = ? AND state = 'posting'", (key,))
 
     def mark_posted(self, key: str) -> None:
         """Record that the reply is in Slack."""
         self.db.execute(
-            "INSERT INTO replies (reply_key, state, updated_at) VALUES (?, 'posted', ?)"
+            "INSERT INTO reply_claims (reply_key, state, attempt, updated_at)"
+            " VALUES (?, 'posted', 0, ?)"
             " ON CONFLICT (reply_key) DO UPDATE SET state = 'posted', updated_at = ?",
             (key, time.time(), time.time()),
         )
@@ -104,7 +116,7 @@ class Ledger:
     def prune(self, older_than: float) -> int:
         """Delete records older than `older_than` seconds; return how many went."""
         cutoff = time.time() - older_than
-        removed = self.db.execute("DELETE FROM replies WHERE updated_at < ?", (cutoff,)).rowcount
+        removed = self.db.execute("DELETE FROM reply_claims WHERE updated_at < ?", (cutoff,)).rowcount
         removed += self.db.execute(
             "DELETE FROM deliveries WHERE updated_at < ?", (cutoff,)
         ).rowcount
@@ -137,8 +149,13 @@ class SlackReplier:
         )
         self.ledger = ledger
 
-    def deliver(self, target: ReplyTarget, key: str, reply: Reply) -> bool:
-        """Post `reply` to `target` unless already posted under `key`; True if posted now."""
+    def deliver(self, target: ReplyTarget, key: str, reply: Reply, attempt: int = 0,
+                takeover: bool = False) -> bool:
+        """Post `reply` to `target` unless already posted under `key`; True if posted now.
+
+        `attempt`: the task's retry number. `takeover`: this is a redelivery, so any earlier
+        attempt is dead and its claim void.
+        """
         if target.kind == "none":
             return False
         state = self.ledger.state(key)
@@ -149,7 +166,11 @@ class SlackReplier:
             # An earlier attempt died between Slack's answer and our record of it.
             self.ledger.mark_posted(key)
             return False
-        self.ledger.claim(key)
+        if not self.ledger.claim(key, attempt, stale_after=0 if takeover else CLAIM_STALE_AFTER):
+            if self.ledger.state(key) == "posted":
+                return False
+            # Another copy of this task is posting right now: look again later.
+            raise TransientError("another attempt is posting this reply", retry_after=5)
         try:
             if target.kind == "thread":
                 self._post_in_thread(target, key, reply)

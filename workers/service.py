@@ -134,7 +134,10 @@ def register_service(
                              parsed.lang)
         answer = handler(parsed, where)
         try:
-            posted = replier.deliver(target, key=self.request.id, reply=answer)
+            # The broker redelivers only once the earlier consumer is gone: its claim is void.
+            redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+            posted = replier.deliver(target, key=self.request.id, reply=answer,
+                                     attempt=self.request.retries or 0, takeover=redelivered)
         except TransientError as exc:
             raise self.retry_later(exc) from exc
         return {
@@ -162,7 +165,8 @@ def register_service(
     @app.task(name=service.maintenance_task, bind=True, base=base, shared=False)
     def maintenance(self: ServiceTask) -> dict[str, Any]:
         """Periodic housekeeping: prune the reply ledger and run the service's own upkeep."""
-        report: dict[str, Any] = {"ledger_pruned": ledger.prune(LEDGER_RETENTION)}
+        report: dict[str, Any] = {"service": service.name,
+                                  "ledger_pruned": ledger.prune(LEDGER_RETENTION)}
         for step in upkeep:
             report.update(step())
         return report

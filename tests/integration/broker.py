@@ -161,6 +161,7 @@ class TcpProxy:
             self.port = int(probe.getsockname()[1])
         self._listener: socket.socket | None = None
         self._sockets: list[socket.socket] = []
+        self.stalled = False  # when set, bytes are swallowed: a broker that stopped answering
         self._lock = threading.Lock()
 
     def start(self) -> TcpProxy:
@@ -204,11 +205,11 @@ class TcpProxy:
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if not self.stalled:
+                    sink.sendall(data)
         except OSError:
             pass
         finally:

@@ -98,6 +98,14 @@ def test_missing_or_non_string_text_is_400(client: FlaskClient, payload: object)
     _assert_json_error(client.post("/api/v1/commands/search", json=payload, headers=AUTH), 400)
 
 
+def test_deeply_nested_json_is_400_not_500(client: FlaskClient, signer: SlackSigner) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    _assert_json_error(client.post("/api/v1/commands/search", data=deep,
+                                   content_type="application/json", headers=AUTH), 400)
+    _assert_json_error(client.post("/slack/events", data=deep,
+                                   headers=signer.headers(deep, "application/json")), 400)
+
+
 def test_unknown_service_is_404(client: FlaskClient) -> None:
     _assert_json_error(client.post("/api/v1/commands/weather", json={"text": "x"},
                                    headers=AUTH), 404)

@@ -109,7 +109,7 @@ def test_broker_down_gets_fast_errors_and_recovers_without_restart(
     assert client.get("/readyz").status_code == 503
 
     proxy.start()
-    time.sleep(0.3)  # past the publisher's fail-fast window
+    time.sleep(proxied_app.extensions["estafeta"].publisher.config.retry_after_failure + 0.1)
     response = client.post("/api/v1/commands/search", json={"text": "after"}, headers=AUTH)
     assert response.status_code == 202
     # The retried event is accepted now: it was never recorded as accepted while down.
@@ -117,6 +117,31 @@ def test_broker_down_gets_fast_errors_and_recovers_without_restart(
     assert client.post("/slack/events", data=body, headers=headers).status_code == 200
     assert gateway_vhost.depth(routing.SEARCH.command_queue.name) == 3
     assert client.get("/readyz").status_code == 200
+
+
+def test_stalled_broker_gets_503_within_two_seconds_not_a_hang(
+    proxied_app: Flask, proxy: TcpProxy, gateway_vhost: Vhost
+) -> None:
+    client: FlaskClient = proxied_app.test_client()
+    assert client.post("/api/v1/commands/search", json={"text": "before"},
+                       headers=AUTH).status_code == 202
+    proxy.stalled = True
+    for _ in range(3):
+        response, took = _timed(lambda: client.post("/api/v1/commands/search",
+                                                    json={"text": "stalled"}, headers=AUTH))
+        assert response.status_code == 503 and took < 2.0
+    response, took = _timed(lambda: client.get("/readyz"))
+    assert response.status_code == 503 and took < 2.0
+    proxy.stalled = False
+    proxy.cut()  # the stalled connection is useless now; the broker comes back
+    proxy.start()
+    deadline = time.monotonic() + 10
+    status = 0
+    while status != 202 and time.monotonic() < deadline:
+        status = client.post("/api/v1/commands/search", json={"text": "after"},
+                             headers=AUTH).status_code
+        time.sleep(0.2)
+    assert status == 202
 
 
 def test_unreachable_broker_answers_within_two_seconds(

@@ -73,7 +73,8 @@ def test_a_post_that_landed_before_a_crash_is_found_and_not_repeated(
 ) -> None:
     # The first attempt posted, then died before recording it: only the claim remains.
     replier.deliver(THREAD, "key-7", Reply("once"))
-    replier.ledger.db.execute("UPDATE replies SET state = 'posting' WHERE reply_key = 'key-7'")
+    replier.ledger.db.execute(
+        "UPDATE reply_claims SET state = 'posting' WHERE reply_key = 'key-7'")
     assert replier.deliver(THREAD, "key-7", Reply("once")) is False
     assert len(fake_slack.posted("C1")) == 1
     assert fake_slack.calls_to("conversations.replies")
@@ -84,3 +85,24 @@ def test_redeliveries_are_counted(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "l.sqlite")
     assert [ledger.count_redelivery("t") for _ in range(3)] == [1, 2, 3]
     assert ledger.prune(older_than=-1) == 1
+
+
+def test_a_claim_is_taken_once_while_fresh(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite")
+    assert ledger.claim("k") is True
+    assert ledger.claim("k") is False  # a concurrent duplicate must not post too
+    assert ledger.claim("k", attempt=1) is True  # the task's own retry: the first try is over
+    assert ledger.claim("k", attempt=1) is False
+    assert ledger.claim("k", attempt=1, stale_after=0) is True  # a redelivery takes over
+    ledger.mark_posted("k")
+    assert ledger.claim("k", stale_after=0) is False
+
+
+def test_concurrent_duplicate_waits_instead_of_posting(
+    replier: SlackReplier, fake_slack: FakeSlack
+) -> None:
+    replier.ledger.claim("dup")  # another worker is posting this very reply
+    with pytest.raises(TransientError) as caught:
+        replier.deliver(THREAD, "dup", Reply("x"))
+    assert caught.value.retry_after == 5
+    assert fake_slack.posted("C1") == []

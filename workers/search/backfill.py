@@ -9,16 +9,19 @@ priority, so interactive searches overtake it; Slack's rate limits become retrie
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 from celery import Celery, chord, group
 
 import routing
-from payloads import Context
-from workers.replies import SlackReplier, TransientError
+from payloads import Context, ReplyTarget
+from workers.replies import Reply, SlackReplier, TransientError
 from workers.search.kb import INDEX_TASK
 from workers.service import ServiceTask
 
+log = logging.getLogger(__name__)
 PAGE_TASK = "search.backfill_page"
 DONE_TASK = "search.backfill_page_done"
 HISTORY_PAGE = 200  # messages per conversations.history call (Slack's recommended maximum)
@@ -50,6 +53,12 @@ def register_backfill(app: Celery, base: type[ServiceTask], replier: SlackReplie
         """Fetch one page of history and index it in chunks, then continue."""
         try:
             if not job.get("channel_type"):
+                # The bot's token belongs to one workspace: a channel read with it belongs to
+                # that team, and must never be indexed under another team's name.
+                if replier.call("auth_test").get("team_id") != job["team"]:
+                    log.warning("refusing to backfill %s for team %s: not the bot's workspace",
+                                job["channel"], job["team"])
+                    return
                 job["channel_type"] = _channel_type(
                     replier.call("conversations_info", channel=job["channel"]))
             page = replier.call("conversations_history", channel=job["channel"],
@@ -84,14 +93,15 @@ def register_backfill(app: Celery, base: type[ServiceTask], replier: SlackReplie
         if job.get("notify_channel"):
             text = SUMMARY.get(job.get("lang", "en"), SUMMARY["en"]).format(
                 channel=job["channel"], indexed=job["indexed"], pages=job["pages"])
-            try:
-                replier.post_message(job["notify_channel"], text)
+            target = ReplyTarget(kind="thread", channel=job["notify_channel"])
+            try:  # through the reply ledger: a redelivered last page posts no second summary
+                replier.deliver(target, key=f"backfill:{job['id']}", reply=Reply(text))
             except TransientError as exc:
                 raise self.retry_later(exc) from exc
         return job
 
     def start(context: Context, channel: str, lang: str) -> None:
-        job = {"team": context.team, "channel": channel, "lang": lang,
+        job = {"id": str(uuid.uuid4()), "team": context.team, "channel": channel, "lang": lang,
                "notify_channel": context.channel if context.source != "api" else "",
                "channel_type": "", "pages": 0, "indexed": 0}
         backfill_page.apply_async((job, ""), priority=BULK)

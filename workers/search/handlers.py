@@ -58,9 +58,10 @@ TEXTS = {
 
 def document_of(message: HeardMessage) -> Document:
     """The searchable form of a heard message."""
+    # An unknown channel type is treated as private: found only from inside that channel.
     return Document(team=message.team, channel=message.channel, ts=message.ts,
                     text=message.text, user=message.user,
-                    channel_type=message.channel_type or "channel",
+                    channel_type=message.channel_type or "unknown",
                     thread_ts=message.thread_ts)
 
 
@@ -129,7 +130,7 @@ def build_handlers(store: SqliteSearchStore, replier: SlackReplier,
             query = parse(text)
         except QueryError as error:
             return Reply(f"{error}\n\n{_help(command)}", {"error": str(error)})
-        hits = store.search(query, Scope(context.team, context.channel), PAGE_SIZE + 1,
+        hits = store.search(query, Scope(context.team, context.inside), PAGE_SIZE + 1,
                             offset=page * PAGE_SIZE)
         answers.db.execute(
             "INSERT OR REPLACE INTO last_queries VALUES (?, ?, ?, ?, ?, ?)",

@@ -52,7 +52,7 @@ def build_handlers(settings: Settings) -> ServiceHandlers:
             store.delete(message.team, message.channel, message.ts)
         else:
             store.put(message.team, message.channel, message.ts, message.user,
-                      score(message.text))
+                      score(message.text), public=message.channel_type == "channel")
 
     def analyze(command: Command, context: Context) -> Reply:
         texts = _TEXTS[command.lang]
@@ -65,7 +65,8 @@ def build_handlers(settings: Settings) -> ServiceHandlers:
 
     def summary(command: Command, context: Context) -> Reply:
         texts = _TEXTS[command.lang]
-        result = store.summary(context.team, context.channel, SUMMARY_DAYS)
+        result = store.summary(context.team, context.channel, SUMMARY_DAYS,
+                               include_private=context.inside == context.channel)
         data = {"channel": context.channel, "days": SUMMARY_DAYS, **result.__dict__}
         if not result.messages:
             return Reply(texts["none"].format(channel=context.channel, days=SUMMARY_DAYS), data)

@@ -10,16 +10,18 @@ from pathlib import Path
 from workers.storage import open_database
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS scores (
+CREATE TABLE IF NOT EXISTS message_scores (
     team    TEXT NOT NULL,
     channel TEXT NOT NULL,
     ts      TEXT NOT NULL,
     user    TEXT NOT NULL,
     score   REAL NOT NULL,
     at      REAL NOT NULL,
+    public  INTEGER NOT NULL,  -- 1 for public channels; others only summarised from inside
     PRIMARY KEY (team, channel, ts)
 );
-CREATE INDEX IF NOT EXISTS scores_by_channel_time ON scores (team, channel, at);
+CREATE INDEX IF NOT EXISTS message_scores_by_channel_time
+    ON message_scores (team, channel, at);
 """
 
 POSITIVE = 0.05  # VADER's own thresholds for the compound score
@@ -56,28 +58,34 @@ class ScoreStore:
         """This process's connection."""
         return open_database(self.path, SCHEMA)
 
-    def put(self, team: str, channel: str, ts: str, user: str, score: float) -> None:
+    def put(self, team: str, channel: str, ts: str, user: str, score: float,
+            public: bool) -> None:
         """Store or replace the score of one message (edits are rescored)."""
         self.db.execute(
-            "INSERT INTO scores (team, channel, ts, user, score, at) VALUES (?, ?, ?, ?, ?, ?)"
+            "INSERT INTO message_scores (team, channel, ts, user, score, at, public)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (team, channel, ts) DO UPDATE SET score = excluded.score",
-            (team, channel, ts, user, score, float(ts)),
+            (team, channel, ts, user, score, float(ts), int(public)),
         )
 
     def delete(self, team: str, channel: str, ts: str) -> None:
         """Forget a deleted message."""
         self.db.execute(
-            "DELETE FROM scores WHERE team = ? AND channel = ? AND ts = ?", (team, channel, ts)
+            "DELETE FROM message_scores WHERE team = ? AND channel = ? AND ts = ?",
+            (team, channel, ts)
         )
 
-    def summary(self, team: str, channel: str, days: int, now: float | None = None) -> Summary:
-        """Average score and shares over the last `days` days in one channel of one team."""
+    def summary(self, team: str, channel: str, days: int, include_private: bool,
+                now: float | None = None) -> Summary:
+        """Average score and shares over the last `days` days in one channel of one team;
+        a private channel's only when asked from inside it (`include_private`)."""
         since = (now or time.time()) - days * 86400
         row = self.db.execute(
             "SELECT count(*) AS n, avg(score) AS mean,"
             " sum(score >= ?) AS pos, sum(score <= ?) AS neg"
-            " FROM scores WHERE team = ? AND channel = ? AND at >= ?",
-            (POSITIVE, NEGATIVE, team, channel, since),
+            " FROM message_scores WHERE team = ? AND channel = ? AND at >= ?"
+            " AND (public = 1 OR ?)",
+            (POSITIVE, NEGATIVE, team, channel, since, int(include_private)),
         ).fetchone()
         count = int(row["n"])
         if not count:

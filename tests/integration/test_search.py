@@ -1,0 +1,184 @@
+"""The search service on the real broker path: heard through signed events, found by /search."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from flask.testing import FlaskClient
+
+from slacksim.fake_slack import FakeSlack
+from slacksim.signing import SlackSigner, message_event, next_ts
+from tests.conftest import API_TOKEN, OTHER_API_TOKEN, TEAM
+from tests.integration.broker import ROOT
+from tests.integration.conftest import Stack
+
+
+def hear(client: FlaskClient, signer: SlackSigner, event: dict, team: str = TEAM) -> None:
+    body, headers, _ = signer.event(event, team=team)
+    assert client.post("/slack/events", data=body, headers=headers).status_code == 200
+
+
+def search(client: FlaskClient, signer: SlackSigner, slack: FakeSlack, text: str,
+           channel: str, user: str = "U0001") -> str:
+    url = slack.response_url()
+    body, headers = signer.slash_command("/search", text, response_url=url, channel=channel,
+                                         user=user)
+    assert client.post("/slack/commands", data=body, headers=headers).status_code == 200
+    return str(slack.wait_for(lambda: slack.responses(url), timeout=20)[0]["text"])
+
+
+def search_until(predicate, client, signer, slack, text, channel, timeout=20.0) -> str:
+    """Heard messages are indexed asynchronously: ask until the answer satisfies `predicate`."""
+    deadline = time.monotonic() + timeout
+    answer = search(client, signer, slack, text, channel)
+    while not predicate(answer) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        answer = search(client, signer, slack, text, channel)
+    return answer
+
+
+def test_heard_edited_and_deleted_messages(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack
+) -> None:
+    ts = next_ts()
+    hear(stack_client, signer, message_event("La reunión de despliegue es el martes",
+                                             channel="C0S1", ts=ts))
+    answer = search_until(lambda a: "martes" in a, stack_client, signer, fake_slack,
+                          "reuniones", "C0S1")
+    assert "*reunión*" in answer
+    assert f"https://{fake_slack.domain}.slack.com/archives/C0S1/p{ts.replace('.', '')}" in answer
+
+    hear(stack_client, signer, {"type": "message", "subtype": "message_changed",
+                                "channel": "C0S1", "channel_type": "channel",
+                                "message": {"user": "U0001", "ts": ts,
+                                            "text": "La reunión de despliegue es el jueves"}})
+    answer = search_until(lambda a: "jueves" in a, stack_client, signer, fake_slack,
+                          "despliegue", "C0S1")
+    assert "martes" not in answer
+
+    hear(stack_client, signer, {"type": "message", "subtype": "message_deleted",
+                                "channel": "C0S1", "deleted_ts": ts})
+    answer = search_until(lambda a: "jueves" not in a, stack_client, signer, fake_slack,
+                          "despliegue", "C0S1")
+    assert "No encontré" in answer or "Nothing found" in answer
+
+
+def test_redelivered_heard_message_is_indexed_once(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack
+) -> None:
+    event = message_event("quokka sighting near the office", channel="C0S2")
+    for _ in range(3):  # three deliveries of the same message (new event ids: not deduplicated)
+        hear(stack_client, signer, event)
+    answer = search_until(lambda a: "quokka" in a, stack_client, signer, fake_slack,
+                          "quokka", "C0S2")
+    assert answer.count("• ") == 1
+
+
+def test_private_channels_are_searchable_only_from_inside(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack
+) -> None:
+    hear(stack_client, signer, message_event("platypus budget numbers", channel="G0PRIV",
+                                             channel_type="group"))
+    inside = search_until(lambda a: "platypus" in a, stack_client, signer, fake_slack,
+                          "platypus", "G0PRIV")
+    assert "budget" in inside
+    outside = search(stack_client, signer, fake_slack, "platypus", "C0OUT")
+    assert "budget" not in outside
+
+
+def test_http_callers_never_see_private_channels_even_when_naming_one(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack
+) -> None:
+    hear(stack_client, signer, message_event("echidna salary table", channel="G0HR",
+                                             channel_type="group"))
+    search_until(lambda a: "echidna" in a, stack_client, signer, fake_slack, "echidna", "G0HR")
+    accepted = stack_client.post("/api/v1/commands/search",
+                                 json={"text": "echidna", "channel": "G0HR"},
+                                 headers={"Authorization": f"Bearer {API_TOKEN}"})
+    assert accepted.status_code == 202
+    status_url = "/api/v1/tasks/" + accepted.json["task_id"]
+    deadline = time.monotonic() + 20
+    body = stack_client.get(status_url, headers={"Authorization": f"Bearer {API_TOKEN}"}).json
+    while body["state"] != "SUCCESS" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        body = stack_client.get(status_url,
+                                headers={"Authorization": f"Bearer {API_TOKEN}"}).json
+    assert body["state"] == "SUCCESS"
+    assert body["result"]["data"]["results"] == []
+    assert stack_client.get(status_url, headers={
+        "Authorization": f"Bearer {OTHER_API_TOKEN}"}).status_code == 404
+
+
+def test_modifiers_and_more_pages(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack
+) -> None:
+    for i in range(7):
+        hear(stack_client, signer, message_event(f"wombat incident number {i}",
+                                                 channel="C0S3", user=f"U0W{i % 2}"))
+    first = search_until(lambda a: "/search more" in a, stack_client, signer, fake_slack,
+                         "wombat", "C0S3")
+    assert first.count("• ") == 5
+    more = search(stack_client, signer, fake_slack, "more", "C0S3")
+    assert more.count("• ") == 2 and "6–7" in more
+    only_one_user = search(stack_client, signer, fake_slack, "wombat from:<@U0W1|x>", "C0S3")
+    assert only_one_user.count("• ") == 3
+    assert "Nothing found" in search(stack_client, signer, fake_slack,
+                                     "wombat in:<#C0ELSE|else>", "C0S3")
+    assert "what to look for" in search(stack_client, signer, fake_slack, '"" -', "C0S3")
+
+
+def test_reindex_backfills_history_at_bulk_priority_with_a_summary(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack
+) -> None:
+    base = time.time() - 3600
+    fake_slack.history["C0HIST"] = [
+        {"type": "message", "user": f"U0H{i % 3}", "ts": f"{base + i:.6f}",
+         "text": f"historic capybara report {i}"}
+        for i in range(1199, -1, -1)
+    ] + [{"type": "message", "subtype": "channel_join", "user": "U0H9", "ts": f"{base:.6f}",
+          "text": "joined"}]
+    fake_slack.fail("conversations.history", 429, retry_after=1)  # Slack's rate limit, once
+    url = fake_slack.response_url()
+    body, headers = signer.slash_command("/search", "reindex <#C0HIST|history>",
+                                         response_url=url, channel="C0HIST")
+    assert stack_client.post("/slack/commands", data=body, headers=headers).status_code == 200
+    # An interactive search asked during the backfill is answered before the backfill ends.
+    interactive = search(stack_client, signer, fake_slack, "help", "C0HIST")
+    assert "search" in interactive
+    summary = fake_slack.wait_for(
+        lambda: [p for p in fake_slack.posted("C0HIST") if "Re-indexed" in p["text"]],
+        timeout=90)
+    assert "1200 messages from 7 page(s)" in summary[0]["text"]  # 1201 with the join
+    interactive_at = fake_slack.calls_to("response_url")[1].at
+    summary_at = next(c.at for c in fake_slack.calls_to("chat.postMessage")
+                      if "Re-indexed" in c.params["text"])
+    assert interactive_at < summary_at
+    assert len(fake_slack.calls_to("conversations.history!429")) == 1
+    found = search(stack_client, signer, fake_slack, '"capybara report 1000"', "C0HIST")
+    assert "historic *capybara* *report* *1000*" in found
+
+
+def test_knowledge_base_import_is_searchable(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack,
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "cursos.json").write_text(json.dumps([
+        {"id": "ml-1", "title": "Aprendizaje automático", "date": "2026-12-10",
+         "description": "Curso de introducción al aprendizaje automático con narvales"},
+    ]))
+    (tmp_path / "faq.md").write_text("# Parking\nThe narwhal parking spots are on level -2.\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "estafeta_cli", "import-kb", str(tmp_path), "--team", TEAM,
+         "--name", "catalogue"],
+        cwd=ROOT, env={**stack.env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+        timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "sent 2 document(s)" in result.stdout
+    answer = search_until(lambda a: "Parking" in a, stack_client, signer, fake_slack,
+                          "narwhal", "C0ANY")
+    assert "(catalogue)" in answer
+    answer = search_until(lambda a: "Aprendizaje" in a, stack_client, signer, fake_slack,
+                          "cursos narvales", "C0ANY")
+    assert "2026-12-10" in answer
