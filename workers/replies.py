@@ -70,7 +70,8 @@ class Ledger:
 
     def state(self, key: str) -> str | None:
         """`posting`, `posted` or None for a reply key."""
-        row = self.db.execute("SELECT state FROM reply_claims WHERE reply_key = ?", (key,)).fetchone()
+        row = self.db.execute("SELECT state FROM reply_claims WHERE reply_key = ?",
+                              (key,)).fetchone()
         return None if row is None else str(row["state"])
 
     def claim(self, key: str, attempt: int = 0, stale_after: float = CLAIM_STALE_AFTER) -> bool:
@@ -91,7 +92,8 @@ class Ledger:
 
     def release(self, key: str) -> None:
         """Forget a claim whose post certainly did not happen."""
-        self.db.execute("DELETE FROM reply_claims WHERE reply_key = ? AND state = 'posting'", (key,))
+        self.db.execute("DELETE FROM reply_claims WHERE reply_key = ? AND state = 'posting'",
+                        (key,))
 
     def mark_posted(self, key: str) -> None:
         """Record that the reply is in Slack."""
@@ -116,7 +118,8 @@ class Ledger:
     def prune(self, older_than: float) -> int:
         """Delete records older than `older_than` seconds; return how many went."""
         cutoff = time.time() - older_than
-        removed = self.db.execute("DELETE FROM reply_claims WHERE updated_at < ?", (cutoff,)).rowcount
+        removed = self.db.execute("DELETE FROM reply_claims WHERE updated_at < ?",
+                                  (cutoff,)).rowcount
         removed += self.db.execute(
             "DELETE FROM deliveries WHERE updated_at < ?", (cutoff,)
         ).rowcount
