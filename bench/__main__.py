@@ -293,7 +293,10 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--requests", type=int, default=400, help="latency samples")
     parser.add_argument("--rate", type=float, default=40.0, help="slash commands per second")
-    parser.add_argument("--only", choices=["throughput", "latency"])
+    parser.add_argument("--only", choices=["throughput", "latency", "search"])
+    parser.add_argument("--search-messages", type=int, default=1_000_000)
+    parser.add_argument("--search-queries", type=int, default=2000)
+    parser.add_argument("--queue-messages", type=int, default=5000)
     args = parser.parse_args()
     report: dict[str, object] = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                  "cpus": os.cpu_count()}
@@ -305,6 +308,15 @@ def main() -> int:
         if args.only in (None, "latency"):
             print("End-to-end latency (signed /search → reply at the fake Slack):")
             report["latency"] = latency(args, broker_url, workdir)
+        if args.only in (None, "search"):
+            from bench import search_bench
+
+            print(f"Search: {args.search_messages:,} generated messages")
+            report["search_index"] = search_bench.index_and_query(args.search_messages,
+                                                                  args.search_queries)
+            print(f"Search: {args.queue_messages:,} heard messages through the queue")
+            report["search_queue"] = search_bench.through_the_queue(broker_url,
+                                                                    args.queue_messages)
     print(json.dumps(report, indent=2))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))

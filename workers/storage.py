@@ -26,6 +26,7 @@ def open_database(path: Path, schema: str) -> sqlite3.Connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA busy_timeout=10000")
+        connection.execute("PRAGMA cache_size=-65536")  # 64 MiB: indexes stay in memory
         entry = cache[key] = (connection, set())
     connection, applied = entry
     if schema not in applied:  # several stores may share one file, each with its own tables

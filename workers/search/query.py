@@ -44,31 +44,41 @@ class Query:
         """Stems worth highlighting in results."""
         stems: set[str] = set()
         for word in self.words + [w for phrase in self.phrases for w in phrase]:
-            stems.update(text.query_stems(word))
+            if not text.is_stop_word(word):
+                stems.update(text.query_stems(word))
         return stems
 
-    def match_expression(self) -> str:
-        """The FTS5 MATCH expression for the text part (empty if there is none)."""
+    def match_expression(self, prefix: str = "") -> str:
+        """The FTS5 MATCH expression for the text part (empty if there is none).
+
+        `prefix` is glued to every term: an index may partition its vocabulary (by team, say).
+        """
         parts = []
         for word in self.words:
-            parts.append(_any_stem(word))
+            parts.append(_any_stem(word, prefix))
         for phrase in self.phrases:
             kept = [w for w in phrase if not text.is_stop_word(w)]
             # The phrase as a Spanish message and as an English message would have indexed it.
-            variants = sorted({" ".join(text.stem(w, language) for w in kept)
+            variants = sorted({" ".join(prefix + text.stem(w, language) for w in kept)
                                for language in ("es", "en")})
             if kept:
                 parts.append("(" + " OR ".join(f'"{v}"' for v in variants) + ")")
         expression = " AND ".join(parts)
         for word in self.excluded:
             if expression:
-                expression = f"({expression}) NOT {_any_stem(word)}"
+                expression = f"({expression}) NOT {_any_stem(word, prefix)}"
         return expression
 
+    @property
+    def filters_rows(self) -> bool:
+        """Whether rows must be filtered by author, channel or date beyond the text match."""
+        return bool(self.from_users or self.in_channels or self.before is not None
+                    or self.after is not None)
 
-def _any_stem(word: str) -> str:
+
+def _any_stem(word: str, prefix: str) -> str:
     stems = text.query_stems(word)
-    alternatives = " OR ".join(f'"{stem}"' for stem in stems)
+    alternatives = " OR ".join(f'"{prefix}{stem}"' for stem in stems)
     return f"({alternatives})" if len(stems) > 1 else alternatives
 
 

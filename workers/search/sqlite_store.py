@@ -1,9 +1,16 @@
-"""The search store on SQLite FTS5: one WAL file under `DATA_DIR`, safe for many processes."""
+"""The search store on SQLite FTS5: one WAL file under `DATA_DIR`, safe for many processes.
+
+The full-text vocabulary is partitioned: every indexed stem carries a short prefix derived
+from the team (public channels, knowledge bases) or from the team and the conversation
+(private channels, DMs). A query therefore only ever reads the posting lists of what its
+caller may see — isolation by construction, and no time spent on other teams' postings.
+"""
 
 from __future__ import annotations
 
-import re
+import hashlib
 import sqlite3
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,53 +32,53 @@ CREATE TABLE IF NOT EXISTS documents (
     title        TEXT NOT NULL,
     url          TEXT NOT NULL,
     at           REAL NOT NULL,
-    terms        TEXT NOT NULL,   -- stems of the text (and title), what FTS5 indexes
-    scope        TEXT NOT NULL,   -- tokens of team, channel and visibility, for filtering
+    visible_to   TEXT NOT NULL,   -- the vocabulary partition: who may find it
+    terms        TEXT NOT NULL,   -- exactly what was indexed, needed to unindex it
     UNIQUE (team, channel, ts)
 );
+CREATE INDEX IF NOT EXISTS documents_by_partition_time ON documents (visible_to, at);
+CREATE INDEX IF NOT EXISTS documents_by_user_time ON documents (team, user, at);
+-- Contentless: the index keeps no copy of the text. Written explicitly (not by triggers),
+-- which measured twice as fast for batches.
 CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
-    terms, scope, content='documents', content_rowid='id',
-    tokenize="unicode61 remove_diacritics 2"
+    terms, content='', tokenize='ascii'
 );
-CREATE TRIGGER IF NOT EXISTS documents_ai AFTER INSERT ON documents BEGIN
-    INSERT INTO documents_fts (rowid, terms, scope) VALUES (new.id, new.terms, new.scope);
-END;
-CREATE TRIGGER IF NOT EXISTS documents_ad AFTER DELETE ON documents BEGIN
-    INSERT INTO documents_fts (documents_fts, rowid, terms, scope)
-    VALUES ('delete', old.id, old.terms, old.scope);
-END;
-CREATE TRIGGER IF NOT EXISTS documents_au AFTER UPDATE ON documents BEGIN
-    INSERT INTO documents_fts (documents_fts, rowid, terms, scope)
-    VALUES ('delete', old.id, old.terms, old.scope);
-    INSERT INTO documents_fts (rowid, terms, scope) VALUES (new.id, new.terms, new.scope);
-END;
 """
 
 RECENCY_DAYS = 30.0  # a message this old has lost half of its (mild) recency bonus
-_SCOPE_WORD = re.compile(r"[^A-Za-z0-9]")
+CANDIDATES = 4  # rank this many times a page by relevance, then re-rank with recency
 SNIPPET_WORDS = 24
 
 
-def _token(prefix: str, value: str) -> str:
-    # Scope tokens are single FTS words: ids lose anything the tokenizer would split on.
-    return prefix + _SCOPE_WORD.sub("", value).lower()
+def partition(team: str, channel: str | None = None) -> str:
+    """The vocabulary partition of a team's public documents, or of one private conversation.
+
+    A short hash, so that it is a plain ASCII word that can prefix every stem.
+    """
+    key = team if channel is None else f"{team}/{channel}"
+    return "p" + hashlib.blake2s(key.encode(), digest_size=5).hexdigest() + "x"
 
 
-def scope_terms(document: Document) -> str:
-    """The scope column: team, channel and, for public channels, the public marker."""
-    tokens = [_token("team", document.team), _token("chan", document.channel)]
+def partition_of(document: Document) -> str:
+    """Who may find `document`: its team (public channels, knowledge bases) or its channel."""
     if document.channel_type in (PUBLIC, "kb"):
-        tokens.append("visibilitypublic")
-    return " ".join(tokens)
+        return partition(document.team)
+    return partition(document.team, document.channel)
+
+
+def visible_partitions(scope: Scope) -> list[str]:
+    """The partitions a searcher may read: the team's, and the private conversation it is in."""
+    partitions = [partition(scope.team)]
+    if scope.channel:
+        partitions.append(partition(scope.team, scope.channel))
+    return partitions
 
 
 def highlight(original: str, stems: set[str], words: int = SNIPPET_WORDS) -> str:
     """A window of `original` around the first matching word, matches in *bold*."""
     tokens = text.plain(original).split()
-    marks = []
-    for token in tokens:
-        folded = text.words(token)
-        marks.append(any(stem in stems for w in folded for stem in text.query_stems(w)))
+    marks = [any(stem in stems for w in text.words(token) for stem in text.query_stems(w))
+             for token in tokens]
     first = marks.index(True) if True in marks else 0
     start = max(0, first - words // 3)
     window = [f"*{t}*" if marked else t
@@ -80,6 +87,13 @@ def highlight(original: str, stems: set[str], words: int = SNIPPET_WORDS) -> str
     prefix = "… " if start > 0 else ""
     suffix = " …" if start + words < len(tokens) else ""
     return prefix + " ".join(window) + suffix
+
+
+def _recency_bonus(at: float, now: float) -> float:
+    return 1.0 / (1.0 + max(0.0, now - at) / (RECENCY_DAYS * 86400))
+
+
+_COLUMNS = "d.team, d.channel, d.ts, d.text, d.user, d.channel_type, d.thread_ts, d.title, d.url"
 
 
 class SqliteSearchStore:
@@ -95,36 +109,71 @@ class SqliteSearchStore:
 
     def upsert(self, documents: Iterable[Document]) -> int:
         """Store documents in one transaction; an unchanged document is not rewritten."""
-        rows = [
-            (d.team, d.channel, d.ts, d.user, d.text, d.channel_type, d.thread_ts, d.title,
-             d.url, d.at, text.index_terms(f"{d.title} {d.text}"), scope_terms(d))
-            for d in documents
-        ]
+        prepared = []
+        for d in documents:
+            prefix = partition_of(d)
+            terms = " ".join(prefix + t for t in text.index_terms(f"{d.title} {d.text}").split())
+            prepared.append((d, prefix, terms))
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
-            cursor = db.executemany(
-                "INSERT INTO documents (team, channel, ts, user, text, channel_type, thread_ts,"
-                " title, url, at, terms, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (team, channel, ts) DO UPDATE SET"
-                " text = excluded.text, title = excluded.title, url = excluded.url,"
-                " terms = excluded.terms, user = excluded.user"
-                " WHERE documents.text IS NOT excluded.text OR documents.title IS NOT"
-                " excluded.title OR documents.url IS NOT excluded.url",
-                rows,
-            )
+            # Most documents are new: insert them all at once with ids handed out here (inside
+            # the write transaction), then see which ids made it; the rest already existed.
+            first = int(db.execute("SELECT coalesce(max(id), 0) FROM documents").fetchone()[0])
+            rows = [(first + n + 1, d.team, d.channel, d.ts, d.user, d.text, d.channel_type,
+                     d.thread_ts, d.title, d.url, d.at, prefix, terms)
+                    for n, (d, prefix, terms) in enumerate(prepared)]
+            db.executemany(
+                "INSERT OR IGNORE INTO documents (id, team, channel, ts, user, text,"
+                " channel_type, thread_ts, title, url, at, visible_to, terms)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            inserted = {row[0] for row in db.execute(
+                "SELECT id FROM documents WHERE id > ? AND id <= ?", (first, first + len(rows)))}
+            indexed = [(row[0], row[12]) for row in rows if row[0] in inserted]
+            db.executemany("INSERT INTO documents_fts (rowid, terms) VALUES (?, ?)", indexed)
+            # Only then the others, one by one: an edit may replace a row inserted just above.
+            replaced = sum(self._replace(d, terms)
+                           for row, (d, _, terms) in zip(rows, prepared, strict=True)
+                           if row[0] not in inserted)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return int(cursor.rowcount)
+        return len(indexed) + replaced
+
+    def _replace(self, d: Document, terms: str) -> bool:
+        """Update an existing document, and its index entry, if it changed."""
+        old = self.db.execute(
+            "SELECT id, text, title, url, terms FROM documents"
+            " WHERE team = ? AND channel = ? AND ts = ?", (d.team, d.channel, d.ts)).fetchone()
+        if old is None or (old["text"], old["title"], old["url"]) == (d.text, d.title, d.url):
+            return False  # a redelivery, a retry, or a duplicate inside this batch
+        self._unindex(old["id"], old["terms"])
+        self.db.execute("UPDATE documents SET text = ?, title = ?, url = ?, user = ?, terms = ?"
+                        " WHERE id = ?", (d.text, d.title, d.url, d.user, terms, old["id"]))
+        self.db.execute("INSERT INTO documents_fts (rowid, terms) VALUES (?, ?)",
+                        (old["id"], terms))
+        return True
+
+    def _unindex(self, row_id: int, terms: str) -> None:
+        # A contentless index forgets a row given exactly the terms it was given.
+        self.db.execute("INSERT INTO documents_fts (documents_fts, rowid, terms)"
+                        " VALUES ('delete', ?, ?)", (row_id, terms))
 
     def delete(self, team: str, channel: str, ts: str) -> bool:
         """Remove one document."""
-        cursor = self.db.execute(
-            "DELETE FROM documents WHERE team = ? AND channel = ? AND ts = ?", (team, channel, ts)
-        )
-        return cursor.rowcount > 0
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            old = db.execute("DELETE FROM documents WHERE team = ? AND channel = ? AND ts = ?"
+                             " RETURNING id, terms", (team, channel, ts)).fetchone()
+            if old is not None:
+                self._unindex(old["id"], old["terms"])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return old is not None
 
     def count(self, team: str) -> int:
         """How many documents `team` has."""
@@ -132,41 +181,63 @@ class SqliteSearchStore:
         return int(row[0])
 
     def search(self, query: Query, scope: Scope, limit: int, offset: int = 0) -> list[Hit]:
-        """Best matches first; only `scope.team`'s documents, private ones only from inside."""
-        visible = f'"visibilitypublic" OR "{_token("chan", scope.channel)}"'
-        match = f'scope : ("{_token("team", scope.team)}" AND ({visible}))'
-        if query.in_channels:
-            channels = " OR ".join(f'"{_token("chan", c)}"' for c in query.in_channels)
-            match += f" AND scope : ({channels})"
-        expression = query.match_expression()
-        if expression:
-            match += f" AND terms : ({expression})"
-        conditions = ["documents_fts MATCH ?", "d.team = ?"]
-        params: list[object] = [match, scope.team]
-        if query.from_users:
-            conditions.append(f"d.user IN ({', '.join('?' * len(query.from_users))})")
-            params.extend(query.from_users)
+        """Best matches first; only what `scope` may see."""
+        partitions = visible_partitions(scope)
+        expressions = [query.match_expression(p) for p in partitions]
+        if not any(expressions):
+            rows = self._latest(query, partitions, limit, offset)
+        elif query.filters_rows:
+            rows = self._filtered(query, " OR ".join(f"({e})" for e in expressions),
+                                  limit, offset)
+        else:
+            rows = self._ranked(" OR ".join(f"({e})" for e in expressions), limit, offset)
+        stems = query.highlight_stems()
+        return [Hit(Document(*row[:9]), highlight(row[3], stems)) for row in rows]
+
+    def _ranked(self, match: str, limit: int, offset: int) -> list[sqlite3.Row]:
+        # Relevance first, inside FTS5 alone (no row lookups), for a few pages' worth of
+        # candidates; then the mild recency bonus re-orders only those.
+        wanted = (offset + limit) * CANDIDATES + 20
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS}, d.at, c.rank FROM (SELECT rowid, rank FROM documents_fts"
+            " WHERE documents_fts MATCH ? ORDER BY rank LIMIT ?) c"
+            " JOIN documents d ON d.id = c.rowid",
+            (match, wanted),
+        ).fetchall()
+        now = time.time()
+        rows.sort(key=lambda r: r["rank"] - _recency_bonus(r["at"], now))
+        return rows[offset:offset + limit]
+
+    def _filtered(self, query: Query, match: str, limit: int, offset: int) -> list[sqlite3.Row]:
+        conditions, params = self._conditions(query)
+        return self.db.execute(
+            f"SELECT {_COLUMNS} FROM documents_fts JOIN documents d ON d.id = documents_fts.rowid"
+            f" WHERE documents_fts MATCH ? {conditions} ORDER BY documents_fts.rank"
+            " LIMIT ? OFFSET ?",
+            (match, *params, limit, offset),
+        ).fetchall()
+
+    def _latest(self, query: Query, partitions: list[str], limit: int,
+                offset: int) -> list[sqlite3.Row]:
+        conditions, params = self._conditions(query)
+        marks = ", ".join("?" * len(partitions))
+        return self.db.execute(
+            f"SELECT {_COLUMNS} FROM documents d WHERE d.visible_to IN ({marks}) {conditions}"
+            " ORDER BY d.at DESC LIMIT ? OFFSET ?",
+            (*partitions, *params, limit, offset),
+        ).fetchall()
+
+    @staticmethod
+    def _conditions(query: Query) -> tuple[str, list[object]]:
+        conditions, params = "", []
+        for column, values in (("d.user", query.from_users), ("d.channel", query.in_channels)):
+            if values:
+                conditions += f" AND {column} IN ({', '.join('?' * len(values))})"
+                params.extend(values)
         if query.before is not None:
-            conditions.append("d.at < ?")
+            conditions += " AND d.at < ?"
             params.append(query.before)
         if query.after is not None:
-            conditions.append("d.at >= ?")
+            conditions += " AND d.at >= ?"
             params.append(query.after)
-        # bm25() is negative, better is lower; a recent message gets up to 1 point of bonus.
-        order = (
-            "bm25(documents_fts, 1.0, 0.0) - 1.0 / (1.0 + max(0, unixepoch() - d.at)"
-            f" / {RECENCY_DAYS * 86400})"
-            if expression else "d.at DESC"
-        )
-        rows = self.db.execute(
-            "SELECT d.team, d.channel, d.ts, d.text, d.user, d.channel_type, d.thread_ts,"
-            " d.title, d.url FROM documents_fts JOIN documents d ON d.id = documents_fts.rowid"
-            f" WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        ).fetchall()
-        stems = query.highlight_stems()
-        hits = []
-        for row in rows:
-            document = Document(*row)
-            hits.append(Hit(document, highlight(document.text, stems)))
-        return hits
+        return conditions, params

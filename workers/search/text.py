@@ -32,10 +32,24 @@ STOP_WORDS = {
 _ALL_STOP_WORDS = STOP_WORDS["es"] | STOP_WORDS["en"]
 
 
+def _strip_marks(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# Latin letters with accents, folded by a lookup table: most text never needs the slow path.
+_LATIN_FOLD = {code: _strip_marks(chr(code)) for code in range(0x80, 0x250)}
+
+
 def fold(text: str) -> str:
     """Lower-case and strip accents: `Reunión` → `reunion`."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    lowered = text.lower()
+    if lowered.isascii():
+        return lowered
+    folded = lowered.translate(_LATIN_FOLD)
+    if all(ord(c) < 0x250 for c in folded):
+        return folded
+    return _strip_marks(folded)
 
 
 def plain(text: str) -> str:

@@ -106,3 +106,15 @@ def test_no_typed_query_breaks_the_index(store: SqliteSearchStore, raw: str) -> 
     except QueryError:
         return
     store.search(query, Scope("T1", "C1"), 5)
+
+
+def test_an_edit_in_the_same_batch_as_its_message_keeps_the_index_sound(
+    store: SqliteSearchStore,
+) -> None:
+    original = doc("kangaroo sighting")
+    edited = Document(**{**original.__dict__, "text": "koala sighting"})
+    assert store.upsert([original, original]) == 1  # a duplicate inside one batch
+    assert store.upsert([edited, original, edited]) == 3  # each change applied; the last wins
+    assert found(store, "koala") == ["koala sighting"]
+    assert found(store, "kangaroo") == []
+    store.db.execute("INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')")

@@ -1,0 +1,221 @@
+"""Search benchmarks: indexing rate and query latency on a generated corpus.
+
+The corpus is generated here, never shipped: messages of 5-25 words drawn with a Zipf-like
+law from the English words of VADER's lexicon (shipped with vaderSentiment) and Spanish
+forms derived from them, spread over teams, channels, people and a year of time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from kombu import Connection, Producer
+
+import routing
+from payloads import HeardMessage
+from workers.app import celery_client
+from workers.search.query import parse
+from workers.search.sqlite_store import SqliteSearchStore
+from workers.search.store import Document, Scope
+
+ROOT = Path(__file__).resolve().parents[1]
+TEAMS = 5
+CHANNELS = 40
+BATCH = 1000
+_SPANISH_ENDINGS = ("", "s", "ción", "ado", "ando", "mente", "es")
+
+
+def vocabulary() -> list[str]:
+    """English words from VADER's lexicon, and Spanish-looking forms of them."""
+    import vaderSentiment
+
+    lexicon = Path(vaderSentiment.__file__).with_name("vader_lexicon.txt")
+    english = [line.split("\t")[0] for line in lexicon.read_text(encoding="utf-8").splitlines()
+               if line.split("\t")[0].isalpha()]
+    rng = random.Random(7)
+    spanish = [w + rng.choice(_SPANISH_ENDINGS) for w in english[::2]]
+    words = english + spanish
+    rng.shuffle(words)
+    return words
+
+
+class Corpus:
+    """A reproducible stream of synthetic messages."""
+
+    def __init__(self, count: int, seed: int = 1) -> None:
+        self.count = count
+        self.words = vocabulary()
+        self.rng = random.Random(seed)
+        weights = [1.0 / (rank + 1) ** 1.05 for rank in range(len(self.words))]
+        self.cumulative = list(itertools.accumulate(weights))
+        self.start = time.time() - 365 * 86400
+
+    def text(self) -> str:
+        """One message's words."""
+        return " ".join(self.rng.choices(self.words, cum_weights=self.cumulative,
+                                          k=self.rng.randint(5, 25)))
+
+    def documents(self) -> list[Document]:
+        """All messages, oldest first."""
+        step = 365 * 86400 / self.count
+        return [
+            Document(team=f"T{i % TEAMS}", channel=f"C{i % CHANNELS}",
+                     ts=f"{self.start + i * step:.6f}", text=self.text(), user=f"U{i % 500}",
+                     channel_type="channel" if i % 10 else "group")
+            for i in range(self.count)
+        ]
+
+    def query(self) -> str:
+        """A query of one to three words a person might look for (not the 100 commonest)."""
+        words = self.rng.choices(self.words[100:], cum_weights=[
+            c - self.cumulative[99] for c in self.cumulative[100:]], k=self.rng.randint(1, 3))
+        return " ".join(words)
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def index_and_query(count: int, queries: int) -> dict[str, Any]:
+    """Batched indexing rate and query latency on `count` messages."""
+    corpus = Corpus(count)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "search.sqlite"
+        store = SqliteSearchStore(path)
+        print(f"  generating {count:,} messages …")
+        documents = corpus.documents()
+        started = time.perf_counter()
+        for first in range(0, count, BATCH):
+            store.upsert(documents[first:first + BATCH])
+        indexing = time.perf_counter() - started
+        # Baseline in the same run: the same rows through a plain SQLite table (no index).
+        baseline = _plain_insert_rate(Path(tmp) / "plain.sqlite", documents[:200_000])
+        latencies = []
+        filtered = []
+        for _ in range(queries):
+            query = parse(corpus.query())
+            scope = Scope(f"T{corpus.rng.randrange(TEAMS)}", f"C{corpus.rng.randrange(CHANNELS)}")
+            t = time.perf_counter()
+            store.search(query, scope, 6)
+            latencies.append((time.perf_counter() - t) * 1000)
+        for _ in range(queries // 4):
+            raw = f"{corpus.query()} from:@U{corpus.rng.randrange(500)} after:2020-01-01"
+            t = time.perf_counter()
+            store.search(parse(raw), Scope("T1", "C1"), 6)
+            filtered.append((time.perf_counter() - t) * 1000)
+        # Point lookups by key: the cheapest read the store does, as a same-run baseline.
+        lookups = []
+        for document in corpus.rng.sample(documents, 500):
+            t = time.perf_counter()
+            store.db.execute("SELECT text FROM documents WHERE team = ? AND channel = ?"
+                             " AND ts = ?", (document.team, document.channel,
+                                             document.ts)).fetchone()
+            lookups.append((time.perf_counter() - t) * 1000)
+        size = sum(f.stat().st_size for f in Path(tmp).glob("search.sqlite*"))
+    rate = count / indexing
+    return {
+        "messages": count,
+        "batched_index_per_second": round(rate),
+        "plain_insert_per_second": round(baseline),
+        "index_vs_plain_insert": round(rate / baseline, 3),
+        "query_ms": _percentiles(latencies),
+        "query_with_filters_ms": _percentiles(filtered),
+        "key_lookup_ms": _percentiles(lookups),
+        "file_mib": round(size / 2**20, 1),
+        "bytes_per_message": round(size / count),
+        "peak_rss_mib": round(_rss_mib(), 1),
+    }
+
+
+def _plain_insert_rate(path: Path, documents: list[Document]) -> float:
+    import sqlite3
+
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE d (id INTEGER PRIMARY KEY, team, channel, ts, user, text,"
+               " UNIQUE (team, channel, ts))")
+    started = time.perf_counter()
+    for first in range(0, len(documents), BATCH):
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO d (team, channel, ts, user, text) VALUES (?, ?, ?, ?, ?)",
+                       [(d.team, d.channel, d.ts, d.user, d.text)
+                        for d in documents[first:first + BATCH]])
+        db.execute("COMMIT")
+    return len(documents) / (time.perf_counter() - started)
+
+
+def through_the_queue(broker_url: str, count: int) -> dict[str, Any]:
+    """Heard messages one by one through RabbitMQ to a real search worker, end to end."""
+    corpus = Corpus(count, seed=3)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "BROKER_URL": broker_url, "DATA_DIR": tmp,
+               "LOG_LEVEL": "WARNING", "WORKER_CONCURRENCY": "1"}
+        client = celery_client(_settings(broker_url, tmp))
+        messages = [HeardMessage(team="T0", channel="C1", ts=d.ts, user=d.user, text=d.text,
+                                 channel_type="channel") for d in corpus.documents()]
+        with Connection(broker_url, transport_options={"confirm_publish": True}) as connection:
+            producer = Producer(connection.default_channel)
+            for number, message in enumerate(messages):
+                headers, _, body, _ = client.amqp.as_task_v2(
+                    f"bench-{number}", routing.HEARD_TASK, args=(),
+                    kwargs={"message": message.as_dict()})
+                producer.publish(body, exchange=routing.HEARD.name,
+                                 routing_key=routing.heard_routing_key("T0", "C1"),
+                                 headers=headers, serializer="json", delivery_mode=2,
+                                 priority=int(routing.Priority.EVENT), retry=False)
+        queue = routing.SEARCH.heard_queue
+        assert queue is not None
+        with (Path(tmp) / "worker.log").open("ab") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "workers.search", "worker",
+                 "--loglevel=WARNING", "--without-gossip", "--without-mingle",
+                 "--concurrency=1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            started = None
+            with Connection(broker_url) as connection:
+                channel = connection.default_channel
+                while True:
+                    _, ready, consumers = channel.queue_declare(queue.name, passive=True)
+                    if consumers and started is None:
+                        started = time.perf_counter()
+                    if started is not None and ready == 0:
+                        break
+                    time.sleep(0.05)
+            store = SqliteSearchStore(Path(tmp) / "search.sqlite")
+            while store.count("T0") < count:
+                time.sleep(0.05)
+            elapsed = time.perf_counter() - started
+        finally:
+            worker.terminate()
+            worker.wait(timeout=20)
+        # Queued and acknowledged one by one (prefetch 1, acks_late), one worker process.
+        sentiment = routing.SENTIMENT.heard_queue
+        assert sentiment is not None
+        with Connection(broker_url) as connection:
+            sentiment(connection.default_channel).purge()
+    return {"messages": count, "one_by_one_per_second": round(count / elapsed),
+            "worker_processes": 1}
+
+
+def _settings(broker_url: str, data_dir: str) -> Any:
+    from settings import Settings
+
+    return Settings(broker_url=broker_url, data_dir=Path(data_dir))
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"p50": round(statistics.median(ordered), 2),
+            "p99": round(ordered[max(0, int(len(ordered) * 0.99) - 1)], 2),
+            "max": round(ordered[-1], 2)}
