@@ -24,7 +24,7 @@ from kombu import Connection, Producer
 import routing
 from payloads import HeardMessage
 from workers.app import celery_client
-from workers.search.query import parse
+from workers.search.query import QueryError, parse
 from workers.search.sqlite_store import SqliteSearchStore
 from workers.search.store import Document, Scope
 
@@ -77,9 +77,16 @@ class Corpus:
 
     def query(self) -> str:
         """A query of one to three words a person might look for (not the 100 commonest)."""
-        words = self.rng.choices(self.words[100:], cum_weights=[
-            c - self.cumulative[99] for c in self.cumulative[100:]], k=self.rng.randint(1, 3))
-        return " ".join(words)
+        while True:
+            words = self.rng.choices(self.words[100:], cum_weights=[
+                c - self.cumulative[99] for c in self.cumulative[100:]],
+                k=self.rng.randint(1, 3))
+            raw = " ".join(words)
+            try:
+                parse(raw)
+            except QueryError:
+                continue  # only stop words: a person would not search for that
+            return raw
 
 
 def _rss_mib() -> float:

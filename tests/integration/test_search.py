@@ -13,6 +13,9 @@ from slacksim.signing import SlackSigner, message_event, next_ts
 from tests.conftest import API_TOKEN, OTHER_API_TOKEN, TEAM
 from tests.integration.broker import ROOT
 from tests.integration.conftest import Stack
+from workers.search.query import parse
+from workers.search.sqlite_store import SqliteSearchStore
+from workers.search.store import Scope
 
 
 def hear(client: FlaskClient, signer: SlackSigner, event: dict, team: str = TEAM) -> None:
@@ -182,3 +185,27 @@ def test_knowledge_base_import_is_searchable(
     answer = search_until(lambda a: "Aprendizaje" in a, stack_client, signer, fake_slack,
                           "cursos narvales", "C0ANY")
     assert "2026-12-10" in answer
+
+
+def test_two_search_workers_index_into_one_file_without_losing_anything(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack
+) -> None:
+    from routing import SEARCH
+
+    second = stack.start_worker(SEARCH)
+    try:
+        for i in range(120):
+            hear(stack_client, signer, message_event(f"ocelot census entry {i}",
+                                                     channel="C0PAR"))
+        store = SqliteSearchStore(stack.data_dir / "search.sqlite")
+        query = parse("ocelot")
+        deadline = time.monotonic() + 30
+        hits = store.search(query, Scope(TEAM, "C0PAR"), 500)
+        while len(hits) < 120 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            hits = store.search(query, Scope(TEAM, "C0PAR"), 500)
+        assert len(hits) == 120
+        assert "database is locked" not in second.log()
+        assert "database is locked" not in stack.workers["search"].log()
+    finally:
+        second.stop()

@@ -229,7 +229,8 @@ class SqliteSearchStore:
 
     @staticmethod
     def _conditions(query: Query) -> tuple[str, list[object]]:
-        conditions, params = "", []
+        conditions = ""
+        params: list[object] = []
         for column, values in (("d.user", query.from_users), ("d.channel", query.in_channels)):
             if values:
                 conditions += f" AND {column} IN ({', '.join('?' * len(values))})"
