@@ -39,6 +39,7 @@ def _strip_marks(text: str) -> str:
 
 # Latin letters with accents, folded by a lookup table: most text never needs the slow path.
 _LATIN_FOLD = {code: _strip_marks(chr(code)) for code in range(0x80, 0x250)}
+_BEYOND_LATIN = re.compile("[^\x00-\u024f]")
 
 
 def fold(text: str) -> str:
@@ -47,7 +48,7 @@ def fold(text: str) -> str:
     if lowered.isascii():
         return lowered
     folded = lowered.translate(_LATIN_FOLD)
-    if all(ord(c) < 0x250 for c in folded):
+    if _BEYOND_LATIN.search(folded) is None:
         return folded
     return _strip_marks(folded)
 
