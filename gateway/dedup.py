@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from workers.storage import open_database
+from workers.storage import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accepted_events (
@@ -19,21 +19,22 @@ RETENTION = 24 * 3600  # Slack retries for about an hour; a day leaves a wide ma
 PRUNE_EVERY = 1000
 
 
-class AcceptedEvents:
+class AcceptedEvents(SqliteFile):
     """A SQLite set of event ids shared by every gateway process on this volume."""
 
+    schema = SCHEMA
+
     def __init__(self, path: Path) -> None:
-        self.path = path
+        super().__init__(path)
         self._inserts = 0
 
     def __contains__(self, event_id: str) -> bool:
-        db = open_database(self.path, SCHEMA)
-        row = db.execute("SELECT 1 FROM accepted_events WHERE event_id = ?", (event_id,))
+        row = self.db.execute("SELECT 1 FROM accepted_events WHERE event_id = ?", (event_id,))
         return row.fetchone() is not None
 
     def add(self, event_id: str) -> None:
         """Remember an accepted event id (and now and then forget the old ones)."""
-        db = open_database(self.path, SCHEMA)
+        db = self.db
         now = time.time()
         db.execute(
             "INSERT OR IGNORE INTO accepted_events (event_id, accepted_at) VALUES (?, ?)",

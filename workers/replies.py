@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import socket
-import sqlite3
 import time
 import urllib.error
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from slack_sdk import WebClient
@@ -16,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from payloads import ReplyTarget
-from workers.storage import open_database
+from workers.storage import SqliteFile
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +55,10 @@ class TransientError(Exception):
         self.retry_after = retry_after
 
 
-class Ledger:
+class Ledger(SqliteFile):
     """Per-service record of replies posted and deliveries seen, in the service's SQLite file."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        """This process's connection."""
-        return open_database(self.path, LEDGER_SCHEMA)
+    schema = LEDGER_SCHEMA
 
     def state(self, key: str) -> str | None:
         """`posting`, `posted` or None for a reply key."""

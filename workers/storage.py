@@ -33,3 +33,17 @@ def open_database(path: Path, schema: str) -> sqlite3.Connection:
         connection.executescript(schema)
         applied.add(schema)
     return connection
+
+
+class SqliteFile:
+    """Base of the small stores: a SQLite file under `DATA_DIR` and the schema it needs."""
+
+    schema = ""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This process's (and thread's) connection, with `schema` applied."""
+        return open_database(self.path, self.schema)

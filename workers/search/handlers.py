@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from workers.search.query import QueryError, parse
 from workers.search.sqlite_store import SqliteSearchStore
 from workers.search.store import Document, Hit, Scope
 from workers.service import ServiceHandlers
-from workers.storage import open_database
+from workers.storage import SqliteFile
 
 PAGE_SIZE = 5
 STATE_SCHEMA = """
@@ -65,17 +64,18 @@ def document_of(message: HeardMessage) -> Document:
                     thread_ts=message.thread_ts)
 
 
-class Answers:
-    """Formats hits for people and for HTTP clients; knows each team's Slack domain."""
+class Answers(SqliteFile):
+    """Formats hits for people and for HTTP clients; knows each team's Slack domain.
+
+    Its small state tables (last queries, team domains) live in the search service's file.
+    """
+
+    schema = STATE_SCHEMA
 
     def __init__(self, store: SqliteSearchStore, replier: SlackReplier) -> None:
+        super().__init__(store.path)
         self.store = store
         self.replier = replier
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        """The search service's own file, for the small state tables."""
-        return open_database(self.store.path, STATE_SCHEMA)
 
     def permalink(self, document: Document) -> str:
         """A link to the message in Slack, or the document's own URL."""

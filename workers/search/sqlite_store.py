@@ -12,12 +12,11 @@ import hashlib
 import sqlite3
 import time
 from collections.abc import Iterable
-from pathlib import Path
 
 from workers.search import text
 from workers.search.query import Query
 from workers.search.store import PUBLIC, Document, Hit, Scope
-from workers.storage import open_database
+from workers.storage import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -96,16 +95,10 @@ def _recency_bonus(at: float, now: float) -> float:
 _COLUMNS = "d.team, d.channel, d.ts, d.text, d.user, d.channel_type, d.thread_ts, d.title, d.url"
 
 
-class SqliteSearchStore:
+class SqliteSearchStore(SqliteFile):
     """`SearchStore` on SQLite FTS5."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        """This process's connection."""
-        return open_database(self.path, SCHEMA)
+    schema = SCHEMA
 
     def upsert(self, documents: Iterable[Document]) -> int:
         """Store documents in one transaction; an unchanged document is not rewritten."""

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from workers.storage import open_database
+from workers.storage import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS message_scores (
@@ -47,16 +45,10 @@ class Summary:
     negative_share: float
 
 
-class ScoreStore:
+class ScoreStore(SqliteFile):
     """Scores of every team's messages; every read is confined to one team."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        """This process's connection."""
-        return open_database(self.path, SCHEMA)
+    schema = SCHEMA
 
     def put(self, team: str, channel: str, ts: str, user: str, score: float,
             public: bool) -> None:
