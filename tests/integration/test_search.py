@@ -42,6 +42,17 @@ def search_until(predicate, client, signer, slack, text, channel, timeout=20.0) 
     return answer
 
 
+def wait_indexed(stack: Stack, words: str, channel: str, expected: int) -> None:
+    """Wait until the search service's file holds `expected` matches (indexing is async)."""
+    store = SqliteSearchStore(stack.data_dir / "search.sqlite")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if len(store.search(parse(words), Scope(TEAM, channel), expected + 1)) >= expected:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{expected} documents matching {words!r} were not indexed in time")
+
+
 def test_heard_edited_and_deleted_messages(
     stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack
 ) -> None:
@@ -120,9 +131,9 @@ def test_modifiers_and_more_pages(
     for i in range(7):
         hear(stack_client, signer, message_event(f"wombat incident number {i}",
                                                  channel="C0S3", user=f"U0W{i % 2}"))
-    first = search_until(lambda a: "/search more" in a, stack_client, signer, fake_slack,
-                         "wombat", "C0S3")
-    assert first.count("• ") == 5
+    wait_indexed(stack, "wombat", "C0S3", 7)
+    first = search(stack_client, signer, fake_slack, "wombat", "C0S3")
+    assert first.count("• ") == 5 and "/search more" in first
     more = search(stack_client, signer, fake_slack, "more", "C0S3")
     assert more.count("• ") == 2 and "6–7" in more
     only_one_user = search(stack_client, signer, fake_slack, "wombat from:<@U0W1|x>", "C0S3")
@@ -197,14 +208,9 @@ def test_two_search_workers_index_into_one_file_without_losing_anything(
         for i in range(120):
             hear(stack_client, signer, message_event(f"ocelot census entry {i}",
                                                      channel="C0PAR"))
+        wait_indexed(stack, "ocelot", "C0PAR", 120)
         store = SqliteSearchStore(stack.data_dir / "search.sqlite")
-        query = parse("ocelot")
-        deadline = time.monotonic() + 30
-        hits = store.search(query, Scope(TEAM, "C0PAR"), 500)
-        while len(hits) < 120 and time.monotonic() < deadline:
-            time.sleep(0.2)
-            hits = store.search(query, Scope(TEAM, "C0PAR"), 500)
-        assert len(hits) == 120
+        assert len(store.search(parse("ocelot"), Scope(TEAM, "C0PAR"), 500)) == 120
         assert "database is locked" not in second.log()
         assert "database is locked" not in stack.workers["search"].log()
     finally:
