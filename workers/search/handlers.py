@@ -21,6 +21,7 @@ from workers.service import ServiceHandlers
 from workers.storage import SqliteFile
 
 PAGE_SIZE = 5
+DOMAIN_RETRY_AFTER = 300.0  # seconds before asking Slack for a team's domain again
 STATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS last_queries (
     team TEXT NOT NULL, channel TEXT NOT NULL, user TEXT NOT NULL,
@@ -76,6 +77,7 @@ class Answers(SqliteFile):
         super().__init__(store.path)
         self.store = store
         self.replier = replier
+        self._domain_retry_at: dict[str, float] = {}
 
     def permalink(self, document: Document) -> str:
         """A link to the message in Slack, or the document's own URL."""
@@ -92,10 +94,15 @@ class Answers(SqliteFile):
                               (team,)).fetchone()
         if row is not None:
             return str(row["domain"])
+        if time.monotonic() < self._domain_retry_at.get(team, 0.0):
+            return "app"
         try:
             domain = str(self.replier.call("team_info", team=team)["team"]["domain"])
         except (TransientError, SlackApiError, KeyError, TypeError):
-            return "app"  # app.slack.com links work too; ask again next time
+            # app.slack.com links work too. Ask again later, not on every search: a slow
+            # Slack must not slow every answer down.
+            self._domain_retry_at[team] = time.monotonic() + DOMAIN_RETRY_AFTER
+            return "app"
         self.db.execute("INSERT OR REPLACE INTO team_domains VALUES (?, ?)", (team, domain))
         return domain
 
