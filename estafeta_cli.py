@@ -144,7 +144,7 @@ def dead_replay(settings: Settings, service_name: str, limit: int) -> int:
 
 
 def import_kb(settings: Settings, directory: Path, team: str, name: str,
-              chunk: int = 200) -> int:
+              chunk: int = 500) -> int:
     """Send a directory of documents to the search service, as confirmed bulk work."""
     from workers.app import celery_client
     from workers.search.kb import INDEX_TASK, read_knowledge_base
