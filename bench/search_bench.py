@@ -23,6 +23,7 @@ from kombu import Connection, Producer
 
 import routing
 from payloads import HeardMessage
+from settings import Settings
 from workers.app import celery_client
 from workers.search.query import QueryError, parse
 from workers.search.sqlite_store import SqliteSearchStore
@@ -177,7 +178,7 @@ def through_the_queue(broker_url: str, count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "BROKER_URL": broker_url, "DATA_DIR": tmp,
                "LOG_LEVEL": "WARNING", "WORKER_CONCURRENCY": "1"}
-        client = celery_client(_settings(broker_url, tmp))
+        client = celery_client(Settings(broker_url=broker_url, data_dir=Path(tmp)))
         messages = [HeardMessage(team="T0", channel="C1", ts=d.ts, user=d.user, text=d.text,
                                  channel_type="channel") for d in corpus.documents()]
         with Connection(broker_url, transport_options={"confirm_publish": True}) as connection:
@@ -222,12 +223,6 @@ def through_the_queue(broker_url: str, count: int) -> dict[str, Any]:
             sentiment(connection.default_channel).purge()
     return {"messages": count, "one_by_one_per_second": round(count / elapsed),
             "worker_processes": 1}
-
-
-def _settings(broker_url: str, data_dir: str) -> Any:
-    from settings import Settings
-
-    return Settings(broker_url=broker_url, data_dir=Path(data_dir))
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:

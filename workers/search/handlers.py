@@ -136,7 +136,8 @@ def build_handlers(store: SqliteSearchStore, replier: SlackReplier,
         try:
             query = parse(text)
         except QueryError as error:
-            return Reply(f"{error}\n\n{_help(command)}", {"error": str(error)})
+            usage = grammar.help_text("search", command.lang)
+            return Reply(f"{error}\n\n{usage}", {"error": str(error)})
         hits = store.search(query, Scope(context.team, context.inside), PAGE_SIZE + 1,
                             offset=page * PAGE_SIZE)
         answers.db.execute(
@@ -186,6 +187,3 @@ def build_handlers(store: SqliteSearchStore, replier: SlackReplier,
         on_heard=on_heard,
     )
 
-
-def _help(command: Command) -> str:
-    return grammar.help_text("search", command.lang)
