@@ -186,4 +186,3 @@ def build_handlers(store: SqliteSearchStore, replier: SlackReplier,
         commands={"find": find, "more": more, "reindex": reindex},
         on_heard=on_heard,
     )
-
