@@ -8,7 +8,7 @@ ENV_FILES := local.env$(if $(wildcard .env),$(comma).env)
 PORT      ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit bench demo lint import-kb dead-list dead-replay clean
+.PHONY: help install run test test-unit bench demo lint import-kb import-agenda dead-list dead-replay clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,6 +45,9 @@ lint: $(INSTALLED) ## ruff and mypy
 
 import-kb: $(INSTALLED) ## load documents into search: make import-kb DIR=docs TEAM=T0123 NAME=handbook
 	$(BIN)/estafeta import-kb $(DIR) --team $(TEAM) --name $(or $(NAME),kb)
+
+import-agenda: $(INSTALLED) ## load an agenda: make import-agenda FILE=x.ics TEAM=T0123 CHANNEL=C0123 [TZ=Europe/Madrid]
+	$(BIN)/estafeta import-agenda $(FILE) --team $(TEAM) --channel $(CHANNEL) --tz $(or $(TZ),UTC)
 
 dead-list: $(INSTALLED) ## show a service's dead letters: make dead-list SERVICE=search
 	$(BIN)/estafeta dead list $(SERVICE)

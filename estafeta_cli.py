@@ -162,6 +162,31 @@ def import_kb(settings: Settings, directory: Path, team: str, name: str,
     return 0
 
 
+def import_agenda(settings: Settings, path: Path, team: str, channel: str, tz: str,
+                  remind: bool, private: bool, chunk: int = 500) -> int:
+    """Send an .ics or JSON agenda to the agenda service, into one channel's agenda."""
+    from workers.agenda.calendar import AgendaFileError, read_agenda
+    from workers.agenda.imports import IMPORT_TASK
+    from workers.app import celery_client
+
+    if not path.is_file():
+        print(f"estafeta: {path} is not a file", file=sys.stderr)
+        return 2
+    try:
+        events = [event.as_dict() for event in read_agenda(path, tz)]
+    except AgendaFileError as exc:
+        print(f"estafeta: cannot import {path}: {exc}", file=sys.stderr)
+        return 2
+    client = celery_client(settings)
+    for start in range(0, len(events), chunk):
+        client.send_task(IMPORT_TASK, args=(team, channel, events[start:start + chunk]),
+                         kwargs={"remind": remind, "public": not private},
+                         priority=int(routing.Priority.BULK))
+    print(f"estafeta: sent {len(events)} event(s) from {path.name} to the agenda of "
+          f"{channel} (team {team})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `estafeta` command."""
     parser = argparse.ArgumentParser(prog="estafeta", description=__doc__)
@@ -175,6 +200,16 @@ def main(argv: list[str] | None = None) -> int:
     kb.add_argument("directory", type=Path)
     kb.add_argument("--team", required=True, help="the Slack team id that may search them")
     kb.add_argument("--name", default="kb", help="the knowledge base's name (default: kb)")
+    agenda = sub.add_parser("import-agenda", help="load an .ics or JSON agenda into a channel")
+    agenda.add_argument("file", type=Path)
+    agenda.add_argument("--team", required=True, help="the Slack team id")
+    agenda.add_argument("--channel", required=True, help="the channel whose agenda it becomes")
+    agenda.add_argument("--tz", default="UTC",
+                        help="timezone of times given without one (default: UTC)")
+    agenda.add_argument("--remind", action="store_true",
+                        help="also post each event's reminders in the channel")
+    agenda.add_argument("--private", action="store_true",
+                        help="the channel is private: list it only from inside")
     demo = sub.add_parser("demo", help="drive a running gateway with a simulated Slack")
     demo.add_argument("--gateway", default=None, help="gateway URL (default http://127.0.0.1:$PORT)")
     args = parser.parse_args(argv)
@@ -183,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         return check_broker(settings)
     if args.command == "import-kb":
         return import_kb(settings, args.directory, args.team, args.name)
+    if args.command == "import-agenda":
+        return import_agenda(settings, args.file, args.team, args.channel, args.tz,
+                             args.remind, args.private)
     if args.command == "dead":
         if args.action == "list":
             return dead_list(settings, args.service, args.limit)

@@ -66,6 +66,10 @@ SERVICE_WORDS: dict[str, tuple[str, str]] = {
     "animo": ("sentiment", "es"),
 }
 
+# Words that are both a service's verb and natural at the start of a mention:
+# "@bot remind me to ...", "@bot recuérdame ...".
+MENTION_VERBS: dict[str, str] = {"remind": "agenda", "recuerdame": "agenda"}
+
 HELP_WORDS: dict[str, str] = {"help": "en", "ayuda": "es", "?": "en"}
 
 # Sub-commands of each service: alias -> (verb, language of the alias).
@@ -78,7 +82,26 @@ VERBS: dict[str, dict[str, tuple[str, str]]] = {
         "reindex": ("reindex", "en"),
         "reindexa": ("reindex", "es"),
     },
-    "agenda": {"help": ("help", "en"), "ayuda": ("help", "es")},
+    "agenda": {
+        "help": ("help", "en"),
+        "ayuda": ("help", "es"),
+        "add": ("add", "en"),
+        "anade": ("add", "es"),
+        "agrega": ("add", "es"),
+        "remind": ("remind", "en"),
+        "recuerdame": ("remind", "es"),
+        "list": ("list", "en"),
+        "lista": ("list", "es"),
+        "next": ("next", "en"),
+        "siguiente": ("next", "es"),
+        "proximo": ("next", "es"),
+        "search": ("search", "en"),
+        "busca": ("search", "es"),
+        "cancel": ("cancel", "en"),
+        "cancela": ("cancel", "es"),
+        "export": ("export", "en"),
+        "exporta": ("export", "es"),
+    },
     "sentiment": {
         "help": ("help", "en"),
         "ayuda": ("help", "es"),
@@ -86,11 +109,21 @@ VERBS: dict[str, dict[str, tuple[str, str]]] = {
         "analyse": ("analyze", "en"),
         "analiza": ("analyze", "es"),
         "analizar": ("analyze", "es"),
+        "alerts": ("alerts", "en"),
+        "alertas": ("alerts", "es"),
     },
 }
 
+# Text that starts with one of these is the argument of a service's verb, not a verb:
+# "/mood <#C123|general> 30d", "/mood <@U123>", "/mood @me 90d".
+ARGUMENT_VERB: dict[str, tuple[re.Pattern[str], str]] = {
+    "sentiment": (re.compile(
+        r"^(?:<[#@][A-Z0-9]+(?:\|[^>]*)?>|\d{1,3}[dD]|@?(?:me|yo))$", re.IGNORECASE), "summary"),
+}
+
 # What a service does with text that starts with no known verb (None: it is a usage error).
-FREE_TEXT_VERB: dict[str, str | None] = {"search": "find", "agenda": None, "sentiment": None}
+# The agenda takes free text as an event to add: "/agenda standup every monday at 9".
+FREE_TEXT_VERB: dict[str, str | None] = {"search": "find", "agenda": "add", "sentiment": None}
 # What a service does with no text at all.
 EMPTY_VERB: dict[str, str] = {"search": "help", "agenda": "help", "sentiment": "summary"}
 
@@ -101,7 +134,8 @@ _HELP: dict[str | None, dict[str, str]] = {
         "en": (
             "*Estafeta* understands:\n"
             "• `search <words>` – find what the team said\n"
-            "• `agenda help` – events and reminders\n"
+            "• `agenda <what> <when>`, `remind me to <what> <when>` – events and reminders "
+            "(`agenda help`)\n"
             "• `mood` – the mood of this channel; `mood analyze <text>` scores a text\n"
             "• `help` – this message\n"
             "Use them as slash commands (`/search`, `/agenda`, `/mood`) or mention me."
@@ -109,7 +143,8 @@ _HELP: dict[str | None, dict[str, str]] = {
         "es": (
             "*Estafeta* entiende:\n"
             "• `busca <palabras>` – encuentra lo que dijo el equipo\n"
-            "• `agenda ayuda` – eventos y recordatorios\n"
+            "• `agenda <qué> <cuándo>`, `recuérdame <qué> <cuándo>` – eventos y "
+            "recordatorios (`agenda ayuda`)\n"
             "• `animo` – el ánimo de este canal; `animo analiza <texto>` puntúa un texto\n"
             "• `ayuda` – este mensaje\n"
             "Úsalos como comandos (`/search`, `/agenda`, `/mood`) o mencióname."
@@ -134,18 +169,50 @@ _HELP: dict[str | None, dict[str, str]] = {
         ),
     },
     "agenda": {
-        "en": "*agenda* – events and reminders.\n`/agenda help` shows this text.",
-        "es": "*agenda* – eventos y recordatorios.\n`/agenda ayuda` muestra este texto.",
+        "en": (
+            "*agenda* – events and reminders, in plain English or Spanish.\n"
+            "• `/agenda add <what> <when>` – e.g. `send the report tomorrow at 10am`, "
+            "`standup every monday at 9`, `call Ana in 2 hours` (in a channel, the channel "
+            "is reminded)\n"
+            "• `/agenda remind me to <what> <when>` – a reminder by direct message\n"
+            "• `/agenda list [today|tomorrow|week]`, `/agenda next`, `/agenda search <text>`\n"
+            "• `/agenda cancel <id>` – yours, or as a workspace admin or the channel's creator\n"
+            "• `/agenda export` – your events as an `.ics` file\n"
+            "Times are in your Slack timezone. `/agenda help` shows this text."
+        ),
+        "es": (
+            "*agenda* – eventos y recordatorios, en español o en inglés.\n"
+            "• `/agenda añade <qué> <cuándo>` – p. ej. `enviar el informe mañana a las 10`, "
+            "`reunión de equipo todos los lunes a las 9`, `llamar a Ana dentro de 2 horas` "
+            "(en un canal, se avisa al canal)\n"
+            "• `/agenda recuérdame <qué> <cuándo>` – un recordatorio por mensaje directo\n"
+            "• `/agenda lista [hoy|mañana|semana]`, `/agenda siguiente`, "
+            "`/agenda busca <texto>`\n"
+            "• `/agenda cancela <número>` – los tuyos, o como administrador del espacio o "
+            "creador del canal\n"
+            "• `/agenda exporta` – tus eventos en un archivo `.ics`\n"
+            "Las horas van en tu zona horaria de Slack. `/agenda ayuda` muestra este texto."
+        ),
     },
     "sentiment": {
         "en": (
-            "*mood* – `/mood` summarises this channel over the last 7 days.\n"
-            "`/mood analyze <text>` scores a text from -1 (negative) to 1 (positive).\n"
+            "*mood* – how a channel feels, from what its people write (English and Spanish).\n"
+            "• `/mood` – this channel over the last 7 days, with a chart\n"
+            "• `/mood #channel 30d` – another channel, another period (up to 365d)\n"
+            "• `/mood @me` – your own mood (only you can ask for yours)\n"
+            "• `/mood analyze <text>` – score a text from -1 (negative) to 1 (positive)\n"
+            "• `/mood alerts on|off` – a message here when the mood drops well below usual\n"
             "`/mood help` shows this text."
         ),
         "es": (
-            "*animo* – `/mood` resume este canal en los últimos 7 días.\n"
-            "`/mood analiza <texto>` puntúa un texto de -1 (negativo) a 1 (positivo).\n"
+            "*animo* – cómo se siente un canal, por lo que escribe su gente (español e "
+            "inglés).\n"
+            "• `/mood` – este canal en los últimos 7 días, con un gráfico\n"
+            "• `/mood #canal 30d` – otro canal, otro periodo (hasta 365d)\n"
+            "• `/mood @yo` – tu propio ánimo (solo tú puedes pedir el tuyo)\n"
+            "• `/mood analiza <texto>` – puntúa un texto de -1 (negativo) a 1 (positivo)\n"
+            "• `/mood alertas on|off` – un aviso aquí cuando el ánimo cae muy por debajo de "
+            "lo habitual\n"
             "`/mood ayuda` muestra este texto."
         ),
     },
@@ -189,6 +256,9 @@ def parse(service: str, text: str, lang: str = "en") -> Command:
     if known is not None:
         verb, verb_lang = known
         return Command(service, verb, rest, verb_lang)
+    argument = ARGUMENT_VERB.get(service)
+    if argument is not None and argument[0].match(first):
+        return Command(service, argument[1], text.strip(), lang)
     free_verb = FREE_TEXT_VERB[service]
     if free_verb is None:
         raise UsageError(service, lang, _UNKNOWN[lang].format(word=first[:40]))
@@ -203,6 +273,12 @@ def parse_mention(text: str) -> Command:
     stripped = _MENTION.sub("", text, count=1)
     first, rest = _split_first(stripped)
     word = _fold(first)
+    if word in MENTION_VERBS:
+        service = MENTION_VERBS[word]
+        try:
+            return parse(service, stripped, VERBS[service][word][1])
+        except UsageError as error:
+            return Command(service, "help", error.reason, error.lang)
     if word in SERVICE_WORDS:
         service, lang = SERVICE_WORDS[word]
         try:

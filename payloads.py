@@ -55,9 +55,10 @@ class Context:
 
 @dataclass(frozen=True)
 class ReplyTarget:
-    """Where the answer goes: a slash command's `response_url`, a thread, or nowhere (HTTP)."""
+    """Where the answer goes: a slash command's `response_url`, a thread, a channel (a new
+    top-level message: reminders, alerts) or nowhere (HTTP)."""
 
-    kind: str = "none"  # response_url, thread, none
+    kind: str = "none"  # response_url, thread, channel, none
     url: str = ""
     channel: str = ""
     thread_ts: str = ""
@@ -71,7 +72,7 @@ class ReplyTarget:
     def from_dict(cls, data: Any) -> ReplyTarget:
         """Rebuild from the JSON form."""
         target = _from_dict(cls, data)
-        if target.kind not in {"response_url", "thread", "none"}:
+        if target.kind not in {"response_url", "thread", "channel", "none"}:
             raise TypeError(f"unknown reply target {target.kind!r}")
         return target
 

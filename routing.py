@@ -40,6 +40,8 @@ DEAD = Exchange("estafeta.dead", type="direct", durable=True)
 QUEUE_ARGUMENTS: dict[str, Any] = {"x-max-priority": MAX_PRIORITY, "x-queue-version": 2}
 
 HEARD_TASK = "heard.message"
+# Sent by beat every few seconds: the agenda's look for reminders due now.
+REMINDER_SCAN_TASK = "agenda.scan"
 HEARD_BINDING_KEY = "slack.message.#"
 _ROUTING_WORD = re.compile(r"[^A-Za-z0-9_-]")
 

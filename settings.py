@@ -53,6 +53,8 @@ class Settings:
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     worker_concurrency: int = 2
+    reminder_scan_seconds: float = 1.0  # how often beat looks for due reminders
+    reminder_late_seconds: float = 60.0  # a reminder posted later than this says it is late
 
     @property
     def effective_result_backend(self) -> str:
@@ -82,4 +84,6 @@ class Settings:
             data_dir=Path(env.get("DATA_DIR", "var")),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             worker_concurrency=int(env.get("WORKER_CONCURRENCY", "2")),
+            reminder_scan_seconds=float(env.get("REMINDER_SCAN_SECONDS", "1")),
+            reminder_late_seconds=float(env.get("REMINDER_LATE_SECONDS", "60")),
         )

@@ -8,6 +8,7 @@
 2. Latency: signed `/search` slash commands at a steady rate, from the request leaving the
    client to the reply arriving at the fake Slack `response_url`, through the real broker and
    a real search worker.
+3. Search (bench/search_bench.py), agenda (bench/agenda_bench.py): see their modules.
 """
 
 from __future__ import annotations
@@ -293,7 +294,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--requests", type=int, default=400, help="latency samples")
     parser.add_argument("--rate", type=float, default=40.0, help="slash commands per second")
-    parser.add_argument("--only", choices=["throughput", "latency", "search"])
+    parser.add_argument("--only",
+                        choices=["throughput", "latency", "search", "agenda", "sentiment"])
     parser.add_argument("--search-messages", type=int, default=1_000_000)
     parser.add_argument("--search-queries", type=int, default=2000)
     parser.add_argument("--queue-messages", type=int, default=5000)
@@ -317,6 +319,20 @@ def main() -> int:
             print(f"Search: {args.queue_messages:,} heard messages through the queue")
             report["search_queue"] = search_bench.through_the_queue(broker_url,
                                                                     args.queue_messages)
+        if args.only in (None, "agenda"):
+            from bench import agenda_bench
+
+            print("Agenda: scheduler cost per scan as pending reminders grow")
+            report["agenda_scan"] = agenda_bench.scan_cost(workdir)
+            print("Agenda: 10,000 reminders through RabbitMQ to the fake Slack")
+            report["agenda_delivery"] = agenda_bench.delivery(broker_url, workdir)
+        if args.only in (None, "sentiment"):
+            from bench import sentiment_bench
+
+            print("Sentiment: scoring throughput in one process")
+            report["sentiment_scoring"] = sentiment_bench.scoring(workdir)
+            print("Sentiment: /mood over 1,000,000 stored messages")
+            report["sentiment_mood"] = sentiment_bench.mood_latency(workdir)
     print(json.dumps(report, indent=2))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))

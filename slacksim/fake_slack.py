@@ -52,6 +52,13 @@ class FakeSlack:
         # Channel histories served by conversations.history, newest first, as Slack does.
         self.history: dict[str, list[dict[str, Any]]] = {}
         self.private_channels: set[str] = set()
+        # users.info answers: per-user overrides (tz, is_admin, ...) of a Madrid-based member.
+        self.users: dict[str, dict[str, Any]] = {}
+        # conversations.info `creator` of a channel (the one who may manage it).
+        self.creators: dict[str, str] = {}
+        # Files uploaded with files.getUploadURLExternal + upload + completeUploadExternal.
+        self.files: dict[str, dict[str, Any]] = {}
+        self._file_ids = itertools.count(1)
         self.domain = "estafeta-demo"
         self._troubles: dict[str, list[_Trouble]] = {}
         self._lock = threading.Condition()
@@ -117,6 +124,9 @@ class FakeSlack:
             self._troubles.clear()
             self.history.clear()
             self.private_channels.clear()
+            self.users.clear()
+            self.creators.clear()
+            self.files.clear()
 
     # -- inspection --------------------------------------------------------------------------
 
@@ -129,6 +139,12 @@ class FakeSlack:
         """Messages posted with `chat.postMessage` (optionally in one channel)."""
         return [c.params for c in self.calls_to("chat.postMessage")
                 if channel is None or c.params.get("channel") == channel]
+
+    def uploaded(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Files whose upload was completed (optionally shared in one channel)."""
+        with self._lock:
+            return [f for f in self.files.values() if f.get("completed")
+                    and (channel is None or f.get("channel") == channel)]
 
     def responses(self, url: str | None = None) -> list[dict[str, Any]]:
         """Bodies sent to `response_url`s (optionally to one of them)."""
@@ -192,19 +208,80 @@ class FakeSlack:
             return {"ok": True, "messages": self._thread_messages(channel, ts),
                     "has_more": False}
         if method == "conversations.history":
+            if params.get("oldest"):
+                return self._bot_posts_since(params)
             return self._history_page(params)
         if method == "conversations.info":
             channel = str(params.get("channel", ""))
             private = channel in self.private_channels or channel.startswith("G")
             return {"ok": True, "channel": {"id": channel, "is_private": private,
-                                            "is_im": channel.startswith("D"), "is_mpim": False}}
+                                            "is_im": channel.startswith("D"), "is_mpim": False,
+                                            "creator": self.creators.get(channel, "")}}
+        if method == "conversations.open":
+            users = str(params.get("users", ""))
+            if not users or "," in users:
+                return {"ok": False, "error": "not_implemented"}
+            return {"ok": True, "channel": {"id": "D" + users.lstrip("UW")}}
+        if method == "files.getUploadURLExternal":
+            return self._new_upload(params)
+        if method == "files.completeUploadExternal":
+            return self._complete_uploads(params)
         if method == "team.info":
             return {"ok": True, "team": {"id": self.team, "domain": self.domain}}
         if method == "users.info":
             user = str(params.get("user", ""))
-            return {"ok": True, "user": {"id": user, "name": user.lower(), "tz": "Europe/Madrid",
-                                         "tz_offset": 3600, "is_admin": False}}
+            profile = {"id": user, "name": user.lower(), "tz": "Europe/Madrid",
+                       "tz_offset": 3600, "is_admin": False, "is_owner": False}
+            return {"ok": True, "user": {**profile, **self.users.get(user, {})}}
         return {"ok": False, "error": "unknown_method"}
+
+    def _bot_posts_since(self, params: dict[str, Any]) -> dict[str, Any]:
+        # What Slack answers for a window of recent history: here, the bot's own posts.
+        channel, oldest = str(params.get("channel", "")), float(params["oldest"])
+        messages = [
+            {"type": "message", "user": BOT_USER_ID, "bot_id": "BBOT", "ts": p["ts"],
+             "text": p.get("text", ""), "metadata": p.get("metadata")}
+            for p in reversed(self.posted(channel)) if float(p["ts"]) >= oldest
+        ]
+        return {"ok": True, "messages": messages, "has_more": False}
+
+    def _new_upload(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("filename") or not int(params.get("length") or 0):
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._file_ids):08d}"
+        with self._lock:
+            self.files[file_id] = {"id": file_id, "filename": params["filename"],
+                                   "length": int(params["length"]), "content": None,
+                                   "completed": False}
+        return {"ok": True, "file_id": file_id,
+                "upload_url": f"{self.base_url}/upload/{file_id}"}
+
+    def _receive_upload(self, file_id: str, content: bytes) -> bool:
+        with self._lock:
+            entry = self.files.get(file_id)
+            if entry is None or entry["length"] != len(content):
+                return False
+            entry["content"] = content
+            return True
+
+    def _complete_uploads(self, params: dict[str, Any]) -> dict[str, Any]:
+        files = params.get("files")
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        completed = []
+        with self._lock:
+            for item in files:
+                entry = self.files.get(str(item.get("id")))
+                if entry is None or entry["content"] is None:
+                    return {"ok": False, "error": "file_not_found"}
+                entry.update(completed=True, title=item.get("title"),
+                             channel=params.get("channel_id"),
+                             thread_ts=params.get("thread_ts"),
+                             initial_comment=params.get("initial_comment"))
+                completed.append({"id": entry["id"], "name": entry["filename"],
+                                  "title": entry["title"]})
+            self._lock.notify_all()
+        return {"ok": True, "files": completed}
 
     def _history_page(self, params: dict[str, Any]) -> dict[str, Any]:
         messages = self.history.get(str(params.get("channel", "")))
@@ -238,13 +315,20 @@ class FakeSlack:
                             params.update(body)
                     else:
                         params.update(parse_qsl(raw.decode()))
-                for key in ("metadata",):
+                for key in ("metadata", "files"):
                     if isinstance(params.get(key), str):
                         params[key] = json.loads(params[key])
                 return params
 
             def _handle(self) -> None:
                 path = urlsplit(self.path).path
+                if path.startswith("/upload/"):
+                    length = int(self.headers.get("Content-Length") or 0)
+                    content = self.rfile.read(length) if length else b""
+                    ok = fake._receive_upload(path[len("/upload/"):], content)
+                    fake._record(Call("upload", {"bytes": len(content)}, path))
+                    self._send(200 if ok else 404, {"ok": ok})
+                    return
                 if path.startswith("/api/"):
                     method = path[len("/api/"):]
                 elif path.startswith("/response/"):

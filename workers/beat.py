@@ -6,7 +6,8 @@ import routing
 from settings import Settings
 from workers.app import celery_client
 
-app = celery_client(Settings.from_env())
+settings = Settings.from_env()
+app = celery_client(settings)
 app.conf.beat_schedule = {
     f"{service.name}-maintenance": {
         "task": service.maintenance_task,
@@ -14,4 +15,11 @@ app.conf.beat_schedule = {
         "options": {"priority": int(routing.Priority.BULK)},
     }
     for service in routing.SERVICES.values()
+}
+app.conf.beat_schedule["agenda-due-reminders"] = {
+    "task": routing.REMINDER_SCAN_TASK,
+    "schedule": settings.reminder_scan_seconds,
+    # A scan that waited longer than this (workers down) is stale: the next one does its work.
+    "options": {"priority": int(routing.Priority.REMINDER),
+                "expires": max(settings.reminder_scan_seconds * 5, 5.0)},
 }

@@ -6,7 +6,7 @@ import logging
 import socket
 import time
 import urllib.error
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slack_sdk import WebClient
@@ -22,6 +22,8 @@ REPLY_EVENT_TYPE = "estafeta_reply"
 # A claim older than this belongs to an attempt that died (a task's hard time limit is 90 s).
 CLAIM_STALE_AFTER = 120.0
 SLACK_TIMEOUT = 10  # seconds; well inside the task's soft time limit
+# How far back a redelivered top-level post looks for itself: longer than any claim lives.
+POSTED_LOOKBACK = 3600.0
 
 LEDGER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS reply_claims (
@@ -38,13 +40,26 @@ CREATE TABLE IF NOT EXISTS deliveries (
 """
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file that goes with a reply (a chart, an .ics export), shared in `channel`."""
+
+    channel: str
+    filename: str
+    content: bytes
+    title: str
+    comment: str = ""
+    thread_ts: str = ""
+
+
 @dataclass
 class Reply:
-    """What a handler answers: text for people, data for HTTP clients."""
+    """What a handler answers: text for people, data for HTTP clients, maybe a file."""
 
     text: str
     data: dict[str, Any] = field(default_factory=dict)
     in_channel: bool = False  # slash commands: visible to the whole channel, not only the caller
+    upload: Upload | None = None
 
 
 class TransientError(Exception):
@@ -153,11 +168,22 @@ class SlackReplier:
         """
         if target.kind == "none":
             return False
+        posted = self._deliver_text(target, key, reply, attempt, takeover)
+        upload = reply.upload
+        if upload is not None:
+            if target.kind == "thread" and upload.channel == target.channel:
+                upload = replace(upload, thread_ts=upload.thread_ts or target.thread_ts)
+            self._upload_once(f"{key}:file", upload, attempt, takeover)
+        return posted
+
+    def _deliver_text(self, target: ReplyTarget, key: str, reply: Reply, attempt: int,
+                      takeover: bool) -> bool:
         state = self.ledger.state(key)
         if state == "posted":
             log.info("reply %s already posted; not posting again", key)
             return False
-        if state == "posting" and target.kind == "thread" and self._already_in_thread(target, key):
+        if state == "posting" and target.kind != "response_url" and self._already_posted(
+                target, key):
             # An earlier attempt died between Slack's answer and our record of it.
             self.ledger.mark_posted(key)
             return False
@@ -167,10 +193,10 @@ class SlackReplier:
             # Another copy of this task is posting right now: look again later.
             raise TransientError("another attempt is posting this reply", retry_after=5)
         try:
-            if target.kind == "thread":
-                self._post_in_thread(target, key, reply)
-            else:
+            if target.kind == "response_url":
                 self._post_to_response_url(target, reply)
+            else:
+                self._post_with_key(target, key, reply)
         except TransientError as exc:
             if exc.retry_after is not None:  # a 429 means Slack did not post it
                 self.ledger.release(key)
@@ -193,7 +219,30 @@ class SlackReplier:
         """`chat.postMessage`, with errors as in `call`."""
         return self.call("chat_postMessage", channel=channel, text=text, **extra)
 
-    def _post_in_thread(self, target: ReplyTarget, key: str, reply: Reply) -> None:
+    def _upload_once(self, key: str, upload: Upload, attempt: int, takeover: bool) -> None:
+        # A file has no metadata to look for after a crash: in the rare case of a worker
+        # killed between Slack's answer and the record of it, the file is shared twice.
+        if self.ledger.state(key) == "posted":
+            return
+        if not self.ledger.claim(key, attempt, stale_after=0 if takeover else CLAIM_STALE_AFTER):
+            raise TransientError("another attempt is uploading this file", retry_after=5)
+        try:
+            self.call("files_upload_v2", channel=upload.channel, filename=upload.filename,
+                      content=upload.content, title=upload.title,
+                      initial_comment=upload.comment or None,
+                      thread_ts=upload.thread_ts or None)
+        except TransientError as exc:
+            if exc.retry_after is not None:
+                self.ledger.release(key)
+            raise
+        self.ledger.mark_posted(key)
+
+    def open_direct(self, user: str) -> str:
+        """The id of the bot's direct conversation with `user` (`conversations.open`)."""
+        channel = self.call("conversations_open", users=user).get("channel") or {}
+        return str(channel.get("id") or user)
+
+    def _post_with_key(self, target: ReplyTarget, key: str, reply: Reply) -> None:
         self.post_message(
             target.channel,
             reply.text,
@@ -201,9 +250,14 @@ class SlackReplier:
             metadata={"event_type": REPLY_EVENT_TYPE, "event_payload": {"reply_key": key}},
         )
 
-    def _already_in_thread(self, target: ReplyTarget, key: str) -> bool:
-        response = self.call("conversations_replies", channel=target.channel,
-                             ts=target.thread_ts, include_all_metadata=True, limit=200)
+    def _already_posted(self, target: ReplyTarget, key: str) -> bool:
+        if target.kind == "thread":
+            response = self.call("conversations_replies", channel=target.channel,
+                                 ts=target.thread_ts, include_all_metadata=True, limit=200)
+        else:  # a top-level post: it can only be among the channel's most recent messages
+            response = self.call("conversations_history", channel=target.channel,
+                                 oldest=f"{time.time() - POSTED_LOOKBACK:.6f}",
+                                 include_all_metadata=True, limit=200)
         for message in response.get("messages") or []:
             payload = (message.get("metadata") or {}).get("event_payload") or {}
             if payload.get("reply_key") == key:

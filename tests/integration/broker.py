@@ -151,6 +151,32 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")
 
 
+class BeatProcess:
+    """A real `celery beat` process, with its own schedule file."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, name: str = "beat") -> None:
+        self.log_path = log_dir / f"{name}-{uuid.uuid4().hex[:6]}.log"
+        self._log: IO[bytes] = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workers.beat", "beat", "--loglevel=INFO",
+             f"--schedule={log_dir / (self.log_path.stem + '.schedule')}"],
+            cwd=ROOT, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        """Stop beat (SIGTERM, then SIGKILL)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        if not self._log.closed:
+            self._log.close()
+
+
 class TcpProxy:
     """A TCP forwarder to RabbitMQ that a test can cut and restore: a broker outage on cue."""
 

@@ -112,9 +112,10 @@ def test_unknown_service_is_404(client: FlaskClient) -> None:
 
 
 def test_unknown_sub_command_over_http_is_400_with_usage(client: FlaskClient) -> None:
-    response = client.post("/api/v1/commands/agenda", json={"text": "frobnicate"}, headers=AUTH)
+    response = client.post("/api/v1/commands/sentiment", json={"text": "frobnicate"},
+                           headers=AUTH)
     _assert_json_error(response, 400)
-    assert "/agenda help" in response.json["usage"]
+    assert "/mood help" in response.json["usage"]
 
 
 def test_body_over_one_mebibyte_is_413(client: FlaskClient, signer: SlackSigner) -> None:

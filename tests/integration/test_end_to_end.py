@@ -7,6 +7,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+import routing
 from slacksim.fake_slack import FakeSlack
 from slacksim.signing import SlackSigner, mention_event, message_event
 from tests.conftest import API_TOKEN, OTHER_API_TOKEN, OTHER_TEAM, TEAM
@@ -71,8 +72,8 @@ def test_mention_is_answered_in_its_thread(
     post = _mention(stack_client, signer, fake_slack, "ayuda", channel="C0HELP")
     assert "Estafeta* entiende" in post["text"]
     fake_slack.reset()
-    post = _mention(stack_client, signer, fake_slack, "agenda frobnicate", channel="C0USAGE")
-    assert "frobnicate" in post["text"] and "/agenda help" in post["text"]
+    post = _mention(stack_client, signer, fake_slack, "mood frobnicate", channel="C0USAGE")
+    assert "frobnicate" in post["text"] and "/mood help" in post["text"]
 
 
 def test_heard_messages_reach_search_and_sentiment(
@@ -149,7 +150,10 @@ def test_periodic_maintenance_runs_on_each_service_worker(stack: Stack) -> None:
     from workers.beat import app as beat_app
 
     client = celery_client(stack.settings)
-    for entry in beat_app.conf.beat_schedule.values():
+    maintenance = [entry for entry in beat_app.conf.beat_schedule.values()
+                   if entry["task"].endswith(".maintenance")]
+    assert len(maintenance) == len(routing.SERVICES)
+    for entry in maintenance:
         result = client.send_task(entry["task"], **entry["options"])
         report = result.get(timeout=20)
         # Answered by the worker of the service the task belongs to, through its own queue.

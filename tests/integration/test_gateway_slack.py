@@ -82,7 +82,7 @@ def test_unknown_slash_command_or_sub_command_gets_usage_and_nothing_is_publishe
     client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, gateway_vhost: Vhost
 ) -> None:
     for command, text, expected in [("/weather", "today", "/search"),
-                                     ("/agenda", "frobnicate", "/agenda help")]:
+                                     ("/mood", "frobnicate", "/mood help")]:
         body, headers = signer.slash_command(command, text,
                                              response_url=fake_slack.response_url())
         response = client.post("/slack/commands", data=body, headers=headers)

@@ -2,12 +2,26 @@ import routing
 from workers.beat import app
 
 
+def _queue(task: str) -> str:
+    return str(app.amqp.router.route({}, task)["queue"].name)
+
+
 def test_beat_sends_each_services_maintenance_to_its_own_queue_at_bulk_priority() -> None:
     schedule = app.conf.beat_schedule
-    tasks = {entry["task"] for entry in schedule.values()}
-    assert tasks == {s.maintenance_task for s in routing.SERVICES.values()}
-    for entry in schedule.values():
+    maintenance = {name: entry for name, entry in schedule.items()
+                   if entry["task"].endswith(".maintenance")}
+    assert {e["task"] for e in maintenance.values()} == {
+        s.maintenance_task for s in routing.SERVICES.values()}
+    for entry in maintenance.values():
         assert entry["options"]["priority"] == routing.Priority.BULK
-        route = app.amqp.router.route({}, entry["task"])
         service = routing.SERVICES[entry["task"].split(".")[0]]
-        assert route["queue"].name == service.command_queue.name
+        assert _queue(entry["task"]) == service.command_queue.name
+
+
+def test_beat_looks_for_due_reminders_every_second_at_the_highest_priority() -> None:
+    entry = app.conf.beat_schedule["agenda-due-reminders"]
+    assert entry["task"] == routing.REMINDER_SCAN_TASK
+    assert entry["schedule"] == 1.0
+    assert entry["options"]["priority"] == max(routing.Priority)
+    assert entry["options"]["expires"] >= entry["schedule"]
+    assert _queue(entry["task"]) == routing.AGENDA.command_queue.name

@@ -23,9 +23,9 @@ def test_parse_known_commands(service: str, text: str, expected: Command) -> Non
 
 def test_unknown_sub_command_is_a_usage_error_with_help() -> None:
     with pytest.raises(UsageError) as caught:
-        grammar.parse("agenda", "frobnicate tomorrow")
+        grammar.parse("sentiment", "frobnicate tomorrow")
     assert "frobnicate" in caught.value.usage
-    assert "/agenda help" in caught.value.usage
+    assert "/mood help" in caught.value.usage
 
 
 def test_unknown_service_is_a_usage_error() -> None:
@@ -58,9 +58,9 @@ def test_parse_mention(text: str, service: str, verb: str, args: str, lang: str)
 
 
 def test_mention_with_unknown_sub_command_becomes_help_with_reason() -> None:
-    command = grammar.parse_mention("<@U1> agenda frobnicate")
+    command = grammar.parse_mention("<@U1> mood frobnicate")
     assert command.verb == "help"
-    assert command.service == "agenda"
+    assert command.service == "sentiment"
     assert "frobnicate" in command.args
 
 

@@ -2,8 +2,16 @@
 
 from routing import SENTIMENT
 from workers.app import create_worker_app
+from workers.sentiment.analysis import Analyzer
 from workers.sentiment.handlers import build_handlers
-from workers.service import register_service
+from workers.sentiment.scores import MoodStore
+from workers.service import make_replier, register_service, task_base
 
 app = create_worker_app(SENTIMENT)
-register_service(app, SENTIMENT, build_handlers(app.conf.estafeta_settings))
+_settings = app.conf.estafeta_settings
+_replier = make_replier(_settings, SENTIMENT)
+register_service(
+    app, SENTIMENT,
+    build_handlers(MoodStore(_settings.data_dir / "sentiment.sqlite"), Analyzer(), _replier),
+    _replier, task_base(SENTIMENT, _replier),
+)

@@ -1,80 +1,226 @@
-"""The sentiment service's handlers: score what is heard, answer `/mood`."""
+"""The sentiment service's handlers: score what is heard, answer `/mood`, raise alerts."""
 
 from __future__ import annotations
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
 
 from grammar import Command
-from payloads import Context, HeardMessage
-from settings import Settings
-from workers.replies import Reply
-from workers.sentiment.scores import ScoreStore, label
+from payloads import Context, HeardMessage, ReplyTarget
+from workers.replies import Reply, SlackReplier, TransientError, Upload
+from workers.sentiment import texts
+from workers.sentiment.analysis import Analyzer, label
+from workers.sentiment.chart import render
+from workers.sentiment.scores import Day, MoodStore, Scope, Scored
 from workers.service import ServiceHandlers
 
+log = logging.getLogger(__name__)
+
 SUMMARY_DAYS = 7
+MAX_DAYS = 365
+DAY = 86400.0
+# Alerts: the last hour against the channel's own trailing two weeks.
+ALERT_WINDOW = 3600.0
+ALERT_BASELINE_DAYS = 14
+ALERT_MIN_MESSAGES = 5  # in the last hour: one grumpy message is not a mood
+ALERT_MIN_BASELINE = 20  # messages in the baseline: a new channel has no "usual" yet
+ALERT_DROP = 0.35  # how far under its baseline the last hour must be
+ALERT_CEILING = -0.1  # and it must be negative in itself, not merely less cheerful
+ALERT_EVERY = 6 * 3600.0  # at most one alert per channel in this many seconds
 
-_TEXTS = {
-    "en": {
-        "empty": "Give me a text to analyse: `/mood analyze <text>`.",
-        "score": "{label} ({score:+.2f})",
-        "none": "I have heard no messages in <#{channel}> in the last {days} days.",
-        "summary": (
-            "Mood of <#{channel}> over the last {days} days: {label} ({average:+.2f}) "
-            "from {messages} messages; {pos:.0%} positive, {neg:.0%} negative."
-        ),
-    },
-    "es": {
-        "empty": "Dame un texto que analizar: `/mood analiza <texto>`.",
-        "score": "{label} ({score:+.2f})",
-        "none": "No he oído mensajes en <#{channel}> en los últimos {days} días.",
-        "summary": (
-            "Ánimo de <#{channel}> en los últimos {days} días: {label} ({average:+.2f}) "
-            "de {messages} mensajes; {pos:.0%} positivos, {neg:.0%} negativos."
-        ),
-    },
-}
-_LABELS = {
-    "en": {"positive": "positive", "neutral": "neutral", "negative": "negative"},
-    "es": {"positive": "positivo", "neutral": "neutral", "negative": "negativo"},
-}
+_CHANNEL = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$")
+_USER = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+_SELF = {"@me", "me", "@yo", "yo"}
+_PERIOD = re.compile(r"^(\d{1,3})d$", re.IGNORECASE)
+_ON = {"on", "yes", "si", "sí", "activar", "activa", "enable"}
+_OFF = {"off", "no", "desactivar", "desactiva", "disable"}
 
 
-def build_handlers(settings: Settings) -> ServiceHandlers:
-    """Handlers bound to this deployment's score file."""
-    store = ScoreStore(settings.data_dir / "sentiment.sqlite")
-    analyzer = SentimentIntensityAnalyzer()
+@dataclass(frozen=True)
+class Request:
+    """What `/mood` was asked about: whose messages, over how many days."""
 
-    def score(text: str) -> float:
-        return float(analyzer.polarity_scores(text)["compound"])
+    scope: Scope
+    days: int
+    subject: str  # how the answer names it: "<#C123>" or "<@U123>"
 
-    def on_heard(message: HeardMessage) -> None:
-        if message.deleted:
-            store.delete(message.team, message.channel, message.ts)
+
+class UsageProblem(ValueError):
+    """A `/mood` request that cannot be answered; the message says why."""
+
+
+def parse_request(args: str, context: Context, lang: str) -> Request:
+    """Read `[#channel|@me|@user] [Nd]` against who is asking."""
+    channel, user, days = context.channel, "", SUMMARY_DAYS
+    for word in args.split():
+        if match := _CHANNEL.match(word):
+            channel = match.group(1)
+        elif match := _USER.match(word):
+            user = match.group(1)
+        elif word.lower() in _SELF:
+            user = context.user
+        elif match := _PERIOD.match(word):
+            days = int(match.group(1))
+            if not 1 <= days <= MAX_DAYS:
+                raise UsageProblem(texts.get(lang, "period").format(max=MAX_DAYS))
         else:
-            store.put(message.team, message.channel, message.ts, message.user,
-                      score(message.text), public=message.channel_type == "channel")
+            raise UsageProblem(texts.get(lang, "usage").format(word=word[:40]))
+    if user:
+        if context.source == "api" or user != context.user:
+            raise UsageProblem(texts.get(lang, "only_self"))
+        return Request(Scope(context.team, user=user), days, f"<@{user}>")
+    if not channel:
+        raise UsageProblem(texts.get(lang, "no_channel"))
+    # A private channel's messages are read only from inside it (Slack vouches for that).
+    return Request(Scope(context.team, channel=channel,
+                         include_private=context.inside == channel), days, f"<#{channel}>")
 
-    def analyze(command: Command, context: Context) -> Reply:
-        texts = _TEXTS[command.lang]
-        if not command.args:
-            return Reply(texts["empty"], {"error": "empty"})
-        value = score(command.args)
-        name = label(value)
-        text = texts["score"].format(label=_LABELS[command.lang][name], score=value)
-        return Reply(text, {"score": value, "label": name})
 
-    def summary(command: Command, context: Context) -> Reply:
-        texts = _TEXTS[command.lang]
-        result = store.summary(context.team, context.channel, SUMMARY_DAYS,
-                               include_private=context.inside == context.channel)
-        data = {"channel": context.channel, "days": SUMMARY_DAYS, **result.__dict__}
-        if not result.messages:
-            return Reply(texts["none"].format(channel=context.channel, days=SUMMARY_DAYS), data)
-        text = texts["summary"].format(
-            channel=context.channel, days=SUMMARY_DAYS,
-            label=_LABELS[command.lang][label(result.average)], average=result.average,
-            messages=result.messages, pos=result.positive_share, neg=result.negative_share,
-        )
-        return Reply(text, data)
+def _average(days: list[Day]) -> tuple[int, float]:
+    count = sum(d.messages for d in days)
+    return count, (sum(d.average * d.messages for d in days) / count if count else 0.0)
 
-    return ServiceHandlers(commands={"analyze": analyze, "summary": summary}, on_heard=on_heard)
+
+def summarise(store: MoodStore, request: Request, now: float) -> dict[str, Any]:
+    """The summary's data: averages, shares, trend, worst day and the daily series."""
+    since = now - request.days * DAY
+    days = store.days(request.scope, since, now)
+    previous = store.days(request.scope, since - request.days * DAY, since)
+    count, average = _average(days)
+    previous_count, previous_average = _average(previous)
+    data: dict[str, Any] = {
+        "subject": request.subject, "days": request.days, "messages": count,
+        "average": round(average, 4), "label": label(average) if count else None,
+        "positive_share": round(sum(d.positive for d in days) / count, 4) if count else 0.0,
+        "negative_share": round(sum(d.negative for d in days) / count, 4) if count else 0.0,
+        "previous_average": round(previous_average, 4) if previous_count else None,
+        "trend": round(average - previous_average, 4) if count and previous_count else None,
+        "most_negative": None,
+        "series": [{"day": d.day, "messages": d.messages, "average": round(d.average, 4),
+                    "positive": d.positive, "negative": d.negative} for d in days],
+    }
+    if days:
+        worst = min(days, key=lambda d: (d.average, -d.messages))
+        moment = store.most_negative(request.scope, worst.day)
+        data["most_negative"] = {"day": worst.day, "average": round(worst.average, 4),
+                                 "messages": worst.messages}
+        if moment is not None:
+            data["most_negative"].update(channel=moment[0], ts=moment[1],
+                                         score=round(moment[2], 4))
+    return data
+
+
+class Mood:
+    """The sentiment commands, bound to a store, an analyzer and a Slack client."""
+
+    def __init__(self, store: MoodStore, analyzer: Analyzer, replier: SlackReplier) -> None:
+        self.store = store
+        self.analyzer = analyzer
+        self.replier = replier
+
+    # -- heard messages ------------------------------------------------------------------
+
+    def on_heard(self, message: HeardMessage) -> None:
+        """Score one heard message (a redelivery changes nothing; an edit is rescored)."""
+        if message.deleted:
+            self.store.delete(message.team, message.channel, message.ts)
+            return
+        usual = self.store.usual_language(message.team, message.channel)
+        score = self.analyzer.score(message.text, fallback_lang=usual)
+        self.store.put(Scored(message.team, message.channel, message.ts, message.user,
+                              score.compound, score.lang, message.channel_type == "channel"))
+        self.check_alert(message.team, message.channel)
+
+    def check_alert(self, team: str, channel: str, now: float | None = None) -> bool:
+        """Post one alert if an opted-in channel's last hour is far under its baseline."""
+        lang = self.store.alerts_language(team, channel)
+        if lang is None:
+            return False
+        now = time.time() if now is None else now
+        recent, recent_average = self.store.recent(team, channel, now - ALERT_WINDOW)
+        if recent < ALERT_MIN_MESSAGES or recent_average > ALERT_CEILING:
+            return False
+        scope = Scope(team, channel=channel, include_private=True)
+        baseline_count, baseline = _average(self.store.days(
+            scope, now - ALERT_BASELINE_DAYS * DAY, now))
+        if baseline_count < ALERT_MIN_BASELINE or recent_average > baseline - ALERT_DROP:
+            return False
+        if not self.store.take_alert_slot(team, channel, ALERT_EVERY, now):
+            return False  # alerted recently (perhaps by another worker a moment ago)
+        text = texts.get(lang, "alert").format(channel=channel, recent=recent_average,
+                                               count=recent, baseline=baseline)
+        key = f"mood-alert:{team}:{channel}:{int(now // ALERT_EVERY)}"
+        try:
+            self.replier.deliver(ReplyTarget(kind="channel", channel=channel), key, Reply(text))
+        except TransientError:
+            # Slack did not take it: give the slot back so the retry of this message may post.
+            self.store.release_alert_slot(team, channel, now)
+            raise
+        log.info("mood alert posted in %s/%s", team, channel)
+        return True
+
+    # -- commands ------------------------------------------------------------------------
+
+    def analyze(self, command: Command, context: Context) -> Reply:
+        """Score a given text."""
+        if not command.args.strip():
+            return Reply(texts.get(command.lang, "empty"), {"error": "empty"})
+        score = self.analyzer.score(command.args, fallback_lang=command.lang)
+        text = texts.get(command.lang, "score").format(
+            label=texts.label(command.lang, score.label), score=score.compound,
+            lang=score.lang)
+        return Reply(text, {"score": score.compound, "label": score.label,
+                            "lang": score.lang})
+
+    def summary(self, command: Command, context: Context) -> Reply:
+        """The mood of a channel (or of the caller) over a period, with a chart."""
+        lang = command.lang
+        try:
+            request = parse_request(command.args, context, lang)
+        except UsageProblem as problem:
+            return Reply(str(problem), {"error": "usage"})
+        data = summarise(self.store, request, time.time())
+        if not data["messages"]:
+            return Reply(texts.get(lang, "none").format(subject=request.subject,
+                                                        days=request.days), data)
+        text = texts.summary(lang, data)
+        if context.source == "api":
+            return Reply(text, data)  # the series is the chart's data, as JSON
+        days = [Day(d["day"], d["messages"], d["average"], d["positive"], d["negative"])
+                for d in data["series"]]
+        title = texts.get(lang, "chart_title").format(days=request.days)
+        png = render(days, title, lang)
+        # A slash command's answer is private to its caller: so is its chart.
+        channel = (context.channel if context.source == "mention"
+                   else self.replier.open_direct(context.user))
+        name = f"mood-{request.subject.strip('<>#@')}-{request.days}d.png"
+        return Reply(text, data, upload=Upload(channel=channel, filename=name, content=png,
+                                               title=title, comment=""))
+
+    def alerts(self, command: Command, context: Context) -> Reply:
+        """`/mood alerts on|off`: opt the current channel in or out."""
+        lang = command.lang
+        word = command.args.strip().lower()
+        if context.source not in {"slash", "mention"} or not context.channel:
+            return Reply(texts.get(lang, "alerts_where"), {"error": "usage"})
+        if word not in _ON | _OFF:
+            return Reply(texts.get(lang, "alerts_usage"), {"error": "usage"})
+        enabled = word in _ON
+        self.store.set_alerts(context.team, context.channel, enabled, lang, context.user)
+        key = "alerts_on" if enabled else "alerts_off"
+        return Reply(texts.get(lang, key).format(channel=context.channel),
+                     {"channel": context.channel, "alerts": enabled})
+
+
+def build_handlers(store: MoodStore, analyzer: Analyzer,
+                   replier: SlackReplier) -> ServiceHandlers:
+    """The sentiment service's handlers."""
+    mood = Mood(store, analyzer, replier)
+    return ServiceHandlers(
+        commands={"analyze": mood.analyze, "summary": mood.summary, "alerts": mood.alerts},
+        on_heard=mood.on_heard,
+    )
+

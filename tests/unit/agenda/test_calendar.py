@@ -1,0 +1,76 @@
+"""iCalendar export and import, JSON catalogues."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+
+from workers.agenda.calendar import AgendaFileError, ImportedEvent, read_agenda, read_ics, to_ics
+from workers.agenda.store import AgendaStore, NewEvent
+from workers.agenda.when import When
+
+
+def test_export_round_trips_through_import(tmp_path: Path) -> None:
+    store = AgendaStore(tmp_path / "agenda.sqlite")
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Madrid"))
+    store.add(NewEvent(team="T1", channel="", owner="U1", title="Reunión de equipo",
+                       when=When(start, "FREQ=WEEKLY;BYDAY=MO", True), lang="es",
+                       notify="D1", public=False))
+    store.add(NewEvent(team="T1", channel="", owner="U1", title="Day off",
+                       when=When(start.replace(hour=9), None, False), lang="en",
+                       notify="D1", public=False))
+    content = to_ics(store.owned("T1", "U1"))
+    calendar = icalendar.Calendar.from_ical(content)
+    assert calendar.walk("VTIMEZONE")  # the zone travels with the file
+    events = {e.title: e for e in read_ics(content, "UTC")}
+    weekly = events["Reunión de equipo"]
+    assert (weekly.start_local, weekly.tz, weekly.rrule, weekly.time_given) == (
+        "2026-11-23T09:00", "Europe/Madrid", "FREQ=WEEKLY;BYDAY=MO", True)
+    day_off = events["Day off"]
+    assert (day_off.start_local, day_off.time_given) == ("2026-11-23T09:00", False)
+
+
+def test_json_catalogue_with_and_without_timezones(tmp_path: Path) -> None:
+    path = tmp_path / "holidays.json"
+    path.write_text(json.dumps({"events": [
+        {"title": "Año nuevo", "start": "2027-01-01", "uid": "ny"},
+        {"title": "Launch", "start": "2027-02-01T16:30", "tz": "America/New_York"},
+        {"title": "Review", "start": "2027-03-01T10:00:00+00:00", "rrule": "FREQ=MONTHLY"},
+    ]}))
+    events = read_agenda(path, "Europe/Madrid")
+    assert [(e.title, e.start_local, e.tz, e.time_given, e.rrule) for e in events] == [
+        ("Año nuevo", "2027-01-01T09:00", "Europe/Madrid", False, None),
+        ("Launch", "2027-02-01T16:30", "America/New_York", True, None),
+        ("Review", "2027-03-01T11:00", "Europe/Madrid", True, "FREQ=MONTHLY"),
+    ]
+    assert events[0].uid == "ny" and events[1].uid  # a stable uid even when none is given
+    assert read_agenda(path, "Europe/Madrid") == events
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("a.json", "{not json", "not JSON"),
+    ("a.json", '[{"title": "x"}]', "needs a `title` and a `start`"),
+    ("a.json", '[{"title": "x", "start": "tomorrow"}]', "not ISO 8601"),
+    ("a.json", '[{"title": "x", "start": "2027-01-01", "tz": "Mars/Base"}]', "timezone"),
+    ("a.txt", "hello", "use an .ics or a .json file"),
+])
+def test_bad_files_are_refused_with_a_reason(tmp_path: Path, name: str, content: str,
+                                             message: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(AgendaFileError, match=message):
+        read_agenda(path, "UTC")
+
+
+def test_imported_event_json_form_is_checked() -> None:
+    event = ImportedEvent("x", "2027-01-01T09:00", "UTC", True, None, "u1")
+    assert ImportedEvent.from_dict(event.as_dict()) == event
+    with pytest.raises(ValueError):
+        ImportedEvent.from_dict({**event.as_dict(), "start_local": "soon"})
+    with pytest.raises(KeyError):
+        ImportedEvent.from_dict({"title": "x"})

@@ -1,0 +1,144 @@
+"""The agenda store: atomic claims, conditional advances, visibility per team and channel."""
+
+from __future__ import annotations
+
+import multiprocessing
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from workers.agenda.store import AgendaStore, NewEvent
+from workers.agenda.when import When
+
+MADRID = ZoneInfo("Europe/Madrid")
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=MADRID).timestamp()
+
+
+def _event(title: str = "send the report", *, team: str = "T1", channel: str = "",
+           owner: str = "U1", minutes: int = -1, rrule: str | None = None,
+           public: bool = True, notify: str = "D1", uid: str | None = None) -> NewEvent:
+    start = datetime.fromtimestamp(NOW + minutes * 60, MADRID)
+    return NewEvent(team=team, channel=channel, owner=owner, title=title,
+                    when=When(start=start, rrule=rrule, time_given=True), lang="en",
+                    notify=notify, public=public, uid=uid)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> AgendaStore:
+    return AgendaStore(tmp_path / "agenda.sqlite")
+
+
+def test_only_due_reminders_are_claimed_and_a_claim_hides_them_until_its_lease_ends(
+    store: AgendaStore,
+) -> None:
+    due = store.add(_event(minutes=-1), now=NOW)
+    store.add(_event(minutes=+5), now=NOW)
+    claimed = store.claim_due(NOW, lease=120, limit=100)
+    assert [(c.event_id, c.due_at) for c in claimed] == [(due.id, due.start_at)]
+    assert store.claim_due(NOW + 60, lease=120, limit=100) == []
+    again = store.claim_due(NOW + 121, lease=120, limit=100)
+    assert [c.event_id for c in again] == [due.id]  # the first scheduler died: taken again
+
+
+def _schedule_from(path: Path, start: Any) -> list[int]:
+    """One scheduler process: claim a few at a time until nothing is due."""
+    store = AgendaStore(path)
+    store.pending()  # open the file before the start line
+    start.wait()  # every process starts claiming at the same moment
+    taken: list[int] = []
+    while claimed := store.claim_due(NOW, lease=120, limit=2):
+        taken.extend(c.event_id for c in claimed)
+    return taken
+
+
+def test_concurrent_schedulers_never_claim_the_same_reminder(store: AgendaStore) -> None:
+    ids = {store.add(_event(f"r{i}", minutes=-1), now=NOW).id for i in range(3000)}
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, context.Pool(4) as pool:
+        start = manager.Barrier(4)
+        taken = pool.starmap(_schedule_from, [(store.path, start)] * 4)
+    everything = [event_id for part in taken for event_id in part]
+    assert sorted(everything) == sorted(ids)  # every one claimed, none twice
+    assert sum(1 for part in taken if part) >= 2  # they really did compete
+
+
+def test_advance_is_conditional_on_the_occurrence(store: AgendaStore) -> None:
+    event = store.add(_event(rrule="FREQ=DAILY"), now=NOW)
+    following = event.start_at + 86400
+    assert store.advance(event.id, event.start_at, following) is True
+    assert store.advance(event.id, event.start_at, following) is False  # a duplicate delivery
+    moved = store.by_id(event.id)
+    assert moved is not None and moved.due_at == following and moved.delivered
+    assert store.claim_due(NOW, lease=120, limit=10) == []
+    assert [c.due_at for c in store.claim_due(following, 120, 10)] == [following]
+
+
+def test_single_event_has_no_reminder_left_after_delivery(store: AgendaStore) -> None:
+    event = store.add(_event(), now=NOW)
+    assert store.advance(event.id, event.start_at, None)
+    assert store.pending() == 0
+    assert store.claim_due(NOW + 10**6, 120, 10) == []
+
+
+def test_cancel_removes_pending_reminders(store: AgendaStore) -> None:
+    event = store.add(_event(), now=NOW)
+    assert store.cancel("T1", event.id) is True
+    assert store.cancel("T1", event.id) is False
+    assert store.claim_due(NOW, 120, 10) == []
+
+
+def test_cancel_is_confined_to_the_team(store: AgendaStore) -> None:
+    event = store.add(_event(), now=NOW)
+    assert store.cancel("T2", event.id) is False
+    assert store.get("T2", event.id) is None
+
+
+def test_visibility_own_events_channel_agenda_and_private_channels(store: AgendaStore) -> None:
+    mine = store.add(_event("mine", owner="U1", minutes=60), now=NOW)
+    public = store.add(_event("public", owner="U2", channel="C1", minutes=60), now=NOW)
+    private = store.add(_event("private", owner="U2", channel="G1", public=False, minutes=60),
+                        now=NOW)
+    other_team = store.add(_event("theirs", team="T2", owner="U1", minutes=60), now=NOW)
+    until = NOW + 86400
+
+    def titles(channel: str, inside: str, user: str = "U1", team: str = "T1") -> set[str]:
+        return {e.title for e in store.visible(team, user, channel, inside, until)}
+
+    assert titles("C1", "C1") == {mine.title, public.title}
+    assert titles("C1", "") == {mine.title, public.title}  # HTTP: public channels only
+    assert titles("G1", "G1") == {mine.title, private.title}
+    assert titles("G1", "") == {mine.title}  # named but not vouched for: nothing private
+    assert other_team.title not in titles("C1", "C1")
+    assert titles("C1", "C1", team="T2") == {other_team.title}
+
+
+def test_search_matches_every_word_ignoring_case_and_accents(store: AgendaStore) -> None:
+    store.add(_event("Reunión de equipo", minutes=60), now=NOW)
+    store.add(_event("Team lunch", minutes=60), now=NOW)
+    found = store.visible("T1", "U1", "", "", NOW + 86400, "REUNION equipo")
+    assert [e.title for e in found] == ["Reunión de equipo"]
+
+
+def test_imports_are_idempotent_by_uid_and_past_occurrences_are_not_reminded(
+    store: AgendaStore,
+) -> None:
+    events = [_event("Holiday", channel="C9", owner="", uid="h1", minutes=-600, notify="C9"),
+              _event("Weekly", channel="C9", owner="", uid="w1", minutes=-600, notify="C9",
+                     rrule="FREQ=WEEKLY")]
+    assert store.upsert_imported(events, remind=True, now=NOW) == 2
+    assert store.upsert_imported(events, remind=True, now=NOW) == 2
+    stored = store.visible("T1", "U1", "C9", "C9", NOW + 30 * 86400)
+    assert sorted(e.title for e in stored) == ["Holiday", "Weekly"]
+    due = {store.by_id(e.id).title: store.by_id(e.id).due_at for e in stored}  # type: ignore
+    assert due["Holiday"] is None  # it is over: history, not a missed reminder
+    assert due["Weekly"] == pytest.approx(NOW - 600 * 60 + 7 * 86400)
+
+
+def test_user_timezones_are_cached(store: AgendaStore) -> None:
+    assert store.cached_user("T1", "U1", 3600) is None
+    store.remember_user("T1", "U1", "America/New_York", True)
+    assert store.cached_user("T1", "U1", 3600) == ("America/New_York", True)
+    assert store.cached_user("T2", "U1", 3600) is None

@@ -1,0 +1,283 @@
+"""The agenda service's commands: add, remind, list, next, search, cancel, export."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from grammar import Command
+from payloads import Context
+from workers.agenda import texts
+from workers.agenda.calendar import to_ics
+from workers.agenda.store import AgendaStore, Event, NewEvent, fold
+from workers.agenda.when import Unclear, describe, next_occurrence, parse_event
+from workers.replies import Reply, SlackReplier, Upload
+from workers.service import CommandHandler, ServiceHandlers
+
+USER_CACHE_SECONDS = 24 * 3600  # Slack profiles change timezone rarely; travellers wait a day
+HORIZON_DAYS = 5 * 366  # `next` and `search` look this far ahead
+LIST_LIMIT = 20
+PRUNE_AFTER = 90 * 24 * 3600
+API_USER = "api"  # every HTTP caller of a team is this one user (gateway/api.py)
+
+_WINDOWS = {"today": "today", "hoy": "today", "tomorrow": "tomorrow", "manana": "tomorrow",
+            "mañana": "tomorrow", "week": "week", "semana": "week", "": "week"}
+_ID = re.compile(r"^#?(\d{1,12})$")
+# What follows "remind" / "recuérdame" before the reminder itself: "me to", "que", "de".
+_REMIND_LEAD = re.compile(r"^\s*(?:me\s+)?(?:to|about|que|de)?\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who asks, as Slack describes them: their timezone and whether they administer Slack."""
+
+    tz: str
+    is_admin: bool
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One start of an event, for listings."""
+
+    start: datetime
+    event: Event
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+    return name
+
+
+class Agenda:
+    """The commands, bound to a store and a Slack client."""
+
+    def __init__(self, store: AgendaStore, replier: SlackReplier) -> None:
+        self.store = store
+        self.replier = replier
+
+    # -- who is asking -------------------------------------------------------------------
+
+    def person(self, context: Context) -> Person:
+        """The caller's timezone and admin flag, from `users.info`, cached for a day."""
+        if context.source == "api" or not context.user:
+            return Person("UTC", False)
+        cached = self.store.cached_user(context.team, context.user, USER_CACHE_SECONDS)
+        if cached is not None:
+            return Person(*cached)
+        user = self.replier.call("users_info", user=context.user).get("user") or {}
+        tz = _zone(str(user.get("tz") or "UTC"))
+        is_admin = bool(user.get("is_admin") or user.get("is_owner"))
+        self.store.remember_user(context.team, context.user, tz, is_admin)
+        return Person(tz, is_admin)
+
+    def may_cancel(self, event: Event, context: Context, person: Person) -> bool:
+        """The owner may cancel; so may the workspace's admins and the creator of the channel
+        whose agenda holds the event (Slack's closest thing to a channel's admin)."""
+        if event.owner and event.owner == context.user:
+            return True
+        if not event.channel or context.source == "api":
+            return False
+        if person.is_admin:
+            return True
+        info = self.replier.call("conversations_info", channel=event.channel).get("channel")
+        return bool(info) and (info or {}).get("creator") == context.user
+
+    # -- commands ------------------------------------------------------------------------
+
+    def add(self, command: Command, context: Context, personal: bool = False) -> Reply:
+        """Add an event; `personal` (remind me / recuérdame) sends its reminder by DM."""
+        lang = command.lang
+        if not command.args.strip():
+            return Reply(texts.get(lang, "add_usage"), {"error": "empty"})
+        person = self.person(context)
+        now = datetime.now(ZoneInfo(person.tz))
+        try:
+            parsed = parse_event(command.args, now, person.tz, lang)
+        except Unclear as unclear:
+            # Answer in the language the phrase was written in, whatever the verb's language.
+            return Reply(unclear.question(unclear.lang or lang), {"error": unclear.reason})
+        lang = parsed.lang
+        in_channel = (not personal and context.source != "api" and bool(context.channel)
+                      and context.channel_type in {"channel", "group"})
+        api_channel = context.source == "api" and bool(context.channel) and not personal
+        if in_channel or api_channel:
+            channel, notify, where = context.channel, context.channel, "channel"
+        elif context.source == "api":
+            channel, notify, where = "", "", "none"
+        else:
+            channel, notify, where = "", self.replier.open_direct(context.user), "dm"
+        event = self.store.add(NewEvent(
+            team=context.team, channel=channel, owner=context.user, title=parsed.what,
+            when=parsed.when, lang=lang, notify=notify,
+            public=api_channel or context.channel_type == "channel",
+        ))
+        when_text = describe(parsed.when, lang)
+        text = texts.get(lang, "added").format(id=event.id, title=event.title, when=when_text)
+        text += " " + texts.get(lang, f"notify_{where}").format(channel=channel)
+        return Reply(text, {"event": _event_data(event), "when": when_text,
+                            "notify": where})
+
+    def remind(self, command: Command, context: Context) -> Reply:
+        """`remind me to ...` / `recuérdame ...`: a personal reminder, by DM."""
+        text = _REMIND_LEAD.sub("", " " + command.args, count=1)
+        return self.add(Command(command.service, command.verb, text, command.lang), context,
+                        personal=True)
+
+    def list_events(self, command: Command, context: Context) -> Reply:
+        """Occurrences today, tomorrow or in the coming week."""
+        window = _WINDOWS.get(fold(command.args.strip()))
+        if window is None:
+            return Reply(texts.get(command.lang, "list_usage"), {"error": "usage"})
+        person = self.person(context)
+        now = datetime.now(ZoneInfo(person.tz))
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        since, until = {
+            "today": (now, midnight + timedelta(days=1)),
+            "tomorrow": (midnight + timedelta(days=1), midnight + timedelta(days=2)),
+            "week": (now, now + timedelta(days=7)),
+        }[window]
+        found = self._occurrences(context, since, until)
+        heading = texts.get(command.lang, f"list_{window}")
+        if not found:
+            return Reply(texts.get(command.lang, "list_none").format(heading=heading),
+                         {"window": window, "occurrences": []})
+        lines = [self._line(o, person, command.lang) for o in found[:LIST_LIMIT]]
+        if len(found) > LIST_LIMIT:
+            lines.append(texts.get(command.lang, "more").format(count=len(found) - LIST_LIMIT))
+        return Reply(f"*{heading}*\n" + "\n".join(lines), {
+            "window": window, "occurrences": [_occurrence_data(o) for o in found]})
+
+    def next_event(self, command: Command, context: Context) -> Reply:
+        """The next thing on the caller's agenda."""
+        person = self.person(context)
+        now = datetime.now(ZoneInfo(person.tz))
+        upcoming = self._upcoming(self._visible(context, now))
+        if not upcoming:
+            return Reply(texts.get(command.lang, "next_none"), {"next": None})
+        first = upcoming[0]
+        text = texts.get(command.lang, "next").format(line=self._line(first, person,
+                                                                       command.lang))
+        return Reply(text, {"next": _occurrence_data(first)})
+
+    def search(self, command: Command, context: Context) -> Reply:
+        """Events whose title contains every word of the text."""
+        words = command.args.strip()
+        if not words:
+            return Reply(texts.get(command.lang, "search_usage"), {"error": "empty"})
+        person = self.person(context)
+        now = datetime.now(ZoneInfo(person.tz))
+        events = self._visible(context, now, words)
+        upcoming = self._upcoming(events)
+        if not upcoming:
+            return Reply(texts.get(command.lang, "search_none").format(text=words),
+                         {"occurrences": []})
+        lines = [self._line(o, person, command.lang) for o in upcoming[:LIST_LIMIT]]
+        return Reply(texts.get(command.lang, "search").format(text=words) + "\n"
+                     + "\n".join(lines), {"occurrences": [_occurrence_data(o)
+                                                          for o in upcoming]})
+
+    def cancel(self, command: Command, context: Context) -> Reply:
+        """Cancel an event by id: its owner, a workspace admin or the channel's creator."""
+        match = _ID.match(command.args.strip())
+        if match is None:
+            return Reply(texts.get(command.lang, "cancel_usage"), {"error": "usage"})
+        event_id = int(match.group(1))
+        event = self.store.get(context.team, event_id)
+        visible = event is not None and event.cancelled_at is None and (
+            event.owner == context.user or (event.channel == context.channel
+                                            and (event.public or context.inside == event.channel)))
+        if event is None or not visible:
+            return Reply(texts.get(command.lang, "cancel_unknown").format(id=event_id),
+                         {"error": "not_found"})
+        if not self.may_cancel(event, context, self.person(context)):
+            return Reply(texts.get(command.lang, "cancel_denied").format(id=event_id),
+                         {"error": "forbidden"})
+        self.store.cancel(context.team, event_id)
+        return Reply(texts.get(command.lang, "cancelled").format(id=event_id,
+                                                                 title=event.title),
+                     {"cancelled": event_id})
+
+    def export(self, command: Command, context: Context) -> Reply:
+        """The caller's events as an iCalendar file, uploaded to their DM."""
+        events = self.store.owned(context.team, context.user)
+        calendar = to_ics(events)
+        data = {"events": len(events), "ics": calendar.decode()}
+        if context.source == "api":
+            return Reply(texts.get(command.lang, "export_api").format(count=len(events)), data)
+        upload = Upload(channel=self.replier.open_direct(context.user),
+                        filename="estafeta-agenda.ics", content=calendar,
+                        title=texts.get(command.lang, "export_title"))
+        return Reply(texts.get(command.lang, "exported").format(count=len(events)), data,
+                     upload=upload)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _visible(self, context: Context, now: datetime, text: str = "") -> list[Event]:
+        until = (now + timedelta(days=HORIZON_DAYS)).timestamp()
+        return self.store.visible(context.team, context.user, context.channel, context.inside,
+                                  until, text)
+
+    def _occurrences(self, context: Context, since: datetime, until: datetime
+                     ) -> list[Occurrence]:
+        events = self.store.visible(context.team, context.user, context.channel,
+                                    context.inside, until.timestamp())
+        found = [Occurrence(start, event) for event in events
+                 for start in event.occurrences(since, until)]
+        return sorted(found, key=lambda o: (o.start.timestamp(), o.event.id))
+
+    @staticmethod
+    def _upcoming(events: list[Event]) -> list[Occurrence]:
+        now = datetime.now(ZoneInfo("UTC"))
+        found = []
+        for event in events:
+            when = event.when
+            start: datetime | None = when.start
+            if start is not None and start < now:
+                start = next_occurrence(when, now) if when.rrule else None
+            if start is not None:
+                found.append(Occurrence(start, event))
+        return sorted(found, key=lambda o: (o.start.timestamp(), o.event.id))
+
+    @staticmethod
+    def _line(occurrence: Occurrence, person: Person, lang: str) -> str:
+        local = occurrence.start.astimezone(ZoneInfo(person.tz))
+        event = occurrence.event
+        clock = local.strftime("%H:%M") if event.time_given else texts.get(lang, "all_day")
+        repeat = " :repeat:" if event.rrule else ""
+        where = f" <#{event.channel}>" if event.channel else ""
+        day = texts.weekday(lang, local.weekday())
+        return (f"`#{event.id}` {day} {local:%Y-%m-%d} {clock} – *{event.title}*"
+                f"{repeat}{where}")
+
+    def handlers(self) -> dict[str, CommandHandler]:
+        """The verbs of `grammar.VERBS["agenda"]` and their handlers."""
+        return {"add": self.add, "remind": self.remind, "list": self.list_events,
+                "next": self.next_event,
+                "search": self.search, "cancel": self.cancel, "export": self.export}
+
+
+def _event_data(event: Event) -> dict[str, object]:
+    return {"id": event.id, "title": event.title, "start": event.when.start.isoformat(),
+            "tz": event.tz, "rrule": event.rrule, "channel": event.channel or None,
+            "time_given": event.time_given}
+
+
+def _occurrence_data(occurrence: Occurrence) -> dict[str, object]:
+    return {**_event_data(occurrence.event), "at": occurrence.start.isoformat()}
+
+
+def build_handlers(store: AgendaStore, replier: SlackReplier) -> ServiceHandlers:
+    """The agenda's handlers, and its daily upkeep (forget long-finished events)."""
+    agenda = Agenda(store, replier)
+
+    def prune() -> dict[str, object]:
+        return {"events_pruned": store.prune(PRUNE_AFTER), "reminders_pending": store.pending(),
+                "at": time.time()}
+
+    return ServiceHandlers(commands=agenda.handlers(), maintenance=[prune])

@@ -1,0 +1,81 @@
+"""What the agenda says, in English and Spanish."""
+
+from __future__ import annotations
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "add_usage": "Tell me what and when, e.g. `/agenda add send the report tomorrow at "
+                     "10am` or `/agenda standup every monday at 9`.",
+        "added": "Added `#{id}`: *{title}* – {when}.",
+        "notify_channel": "I'll remind <#{channel}> then.",
+        "notify_dm": "I'll remind you by direct message.",
+        "notify_none": "It is on the agenda (HTTP callers get no reminder message).",
+        "list_usage": "Use `/agenda list`, `/agenda list today`, `/agenda list tomorrow` or "
+                      "`/agenda list week`.",
+        "list_today": "Today",
+        "list_tomorrow": "Tomorrow",
+        "list_week": "The next 7 days",
+        "list_none": "*{heading}*: nothing on the agenda.",
+        "more": "…and {count} more.",
+        "next": "Next: {line}",
+        "next_none": "Nothing coming up on your agenda.",
+        "search_usage": "Give me words to look for: `/agenda search standup`.",
+        "search": "Events matching “{text}”:",
+        "search_none": "No upcoming event matches “{text}”.",
+        "cancel_usage": "Give me the event's id: `/agenda cancel 12`.",
+        "cancel_unknown": "I can't find an active event `#{id}` that you can see.",
+        "cancel_denied": "Only the person who added `#{id}`, a workspace admin or the "
+                         "channel's creator may cancel it.",
+        "cancelled": "Cancelled `#{id}`: *{title}*.",
+        "exported": "Your agenda ({count} events) is in our direct messages as "
+                    "`estafeta-agenda.ics`.",
+        "export_api": "{count} events exported.",
+        "export_title": "My Estafeta agenda",
+        "all_day": "(all day)",
+    },
+    "es": {
+        "add_usage": "Dime qué y cuándo, p. ej. `/agenda añade enviar el informe mañana a "
+                     "las 10` o `/agenda reunión de equipo todos los lunes a las 9`.",
+        "added": "Añadido `#{id}`: *{title}* – {when}.",
+        "notify_channel": "Avisaré en <#{channel}>.",
+        "notify_dm": "Te avisaré por mensaje directo.",
+        "notify_none": "Está en la agenda (por HTTP no se envía recordatorio).",
+        "list_usage": "Usa `/agenda lista`, `/agenda lista hoy`, `/agenda lista mañana` o "
+                      "`/agenda lista semana`.",
+        "list_today": "Hoy",
+        "list_tomorrow": "Mañana",
+        "list_week": "Los próximos 7 días",
+        "list_none": "*{heading}*: nada en la agenda.",
+        "more": "…y {count} más.",
+        "next": "Lo siguiente: {line}",
+        "next_none": "No tienes nada próximo en la agenda.",
+        "search_usage": "Dime qué buscar: `/agenda busca reunión`.",
+        "search": "Eventos que coinciden con «{text}»:",
+        "search_none": "Ningún evento próximo coincide con «{text}».",
+        "cancel_usage": "Dime el número del evento: `/agenda cancela 12`.",
+        "cancel_unknown": "No encuentro un evento activo `#{id}` que puedas ver.",
+        "cancel_denied": "Solo quien añadió `#{id}`, un administrador del espacio o quien "
+                         "creó el canal puede cancelarlo.",
+        "cancelled": "Cancelado `#{id}`: *{title}*.",
+        "exported": "Tu agenda ({count} eventos) está en nuestros mensajes directos como "
+                    "`estafeta-agenda.ics`.",
+        "export_api": "{count} eventos exportados.",
+        "export_title": "Mi agenda de Estafeta",
+        "all_day": "(todo el día)",
+    },
+}
+
+_WEEKDAYS = {
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    "es": ("lun", "mar", "mié", "jue", "vie", "sáb", "dom"),
+}
+
+
+def get(lang: str, key: str) -> str:
+    """The text `key` in `lang` (English when the language is unknown)."""
+    return _TEXTS.get(lang, _TEXTS["en"])[key]
+
+
+def weekday(lang: str, index: int) -> str:
+    """Short weekday name, Monday = 0."""
+    return _WEEKDAYS.get(lang, _WEEKDAYS["en"])[index]
