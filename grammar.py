@@ -48,7 +48,7 @@ class UsageError(ValueError):
         return f"{self.reason}\n\n{text}"
 
 
-def _fold(word: str) -> str:
+def fold(word: str) -> str:
     """Lower-case and strip accents, so `Ánimo` and `animo` are the same word."""
     decomposed = unicodedata.normalize("NFKD", word.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -252,7 +252,7 @@ def parse(service: str, text: str, lang: str = "en") -> Command:
     first, rest = _split_first(text)
     if not first:
         return Command(service, EMPTY_VERB[service], "", lang)
-    known = VERBS[service].get(_fold(first))
+    known = VERBS[service].get(fold(first))
     if known is not None:
         verb, verb_lang = known
         return Command(service, verb, rest, verb_lang)
@@ -272,7 +272,7 @@ def parse_mention(text: str) -> Command:
     """Parse an app mention such as `<@U123> busca deploy`; unknown words get the general help."""
     stripped = _MENTION.sub("", text, count=1)
     first, rest = _split_first(stripped)
-    word = _fold(first)
+    word = fold(first)
     if word in MENTION_VERBS:
         service = MENTION_VERBS[word]
         try:

@@ -6,6 +6,7 @@ import logging
 import socket
 import time
 import urllib.error
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -187,18 +188,23 @@ class SlackReplier:
             # An earlier attempt died between Slack's answer and our record of it.
             self.ledger.mark_posted(key)
             return False
+        if target.kind == "response_url":
+            return self._once(key, attempt, takeover,
+                              lambda: self._post_to_response_url(target, reply))
+        return self._once(key, attempt, takeover,
+                          lambda: self._post_with_key(target, key, reply))
+
+    def _once(self, key: str, attempt: int, takeover: bool, send: Callable[[], None]) -> bool:
+        """Claim `key`, `send`, record it posted; False if a concurrent copy already did."""
         if not self.ledger.claim(key, attempt, stale_after=0 if takeover else CLAIM_STALE_AFTER):
             if self.ledger.state(key) == "posted":
                 return False
             # Another copy of this task is posting right now: look again later.
             raise TransientError("another attempt is posting this reply", retry_after=5)
         try:
-            if target.kind == "response_url":
-                self._post_to_response_url(target, reply)
-            else:
-                self._post_with_key(target, key, reply)
+            send()
         except TransientError as exc:
-            if exc.retry_after is not None:  # a 429 means Slack did not post it
+            if exc.retry_after is not None:  # a 429 means Slack did not take it
                 self.ledger.release(key)
             raise
         self.ledger.mark_posted(key)
@@ -224,18 +230,12 @@ class SlackReplier:
         # killed between Slack's answer and the record of it, the file is shared twice.
         if self.ledger.state(key) == "posted":
             return
-        if not self.ledger.claim(key, attempt, stale_after=0 if takeover else CLAIM_STALE_AFTER):
-            raise TransientError("another attempt is uploading this file", retry_after=5)
-        try:
-            self.call("files_upload_v2", channel=upload.channel, filename=upload.filename,
-                      content=upload.content, title=upload.title,
-                      initial_comment=upload.comment or None,
-                      thread_ts=upload.thread_ts or None)
-        except TransientError as exc:
-            if exc.retry_after is not None:
-                self.ledger.release(key)
-            raise
-        self.ledger.mark_posted(key)
+        self._once(key, attempt, takeover, lambda: self._upload(upload))
+
+    def _upload(self, upload: Upload) -> None:
+        self.call("files_upload_v2", channel=upload.channel, filename=upload.filename,
+                  content=upload.content, title=upload.title,
+                  initial_comment=upload.comment or None, thread_ts=upload.thread_ts or None)
 
     def open_direct(self, user: str) -> str:
         """The id of the bot's direct conversation with `user` (`conversations.open`)."""

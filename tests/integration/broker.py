@@ -99,37 +99,20 @@ class Vhost:
         return depth
 
 
-class WorkerProcess:
-    """A real `celery worker` process of one service, in its own process group."""
+class CeleryProcess:
+    """A real `celery` process (worker or beat) in its own process group, logging to a file."""
 
-    def __init__(self, service: routing.Service, env: dict[str, str], log_dir: Path,
-                 name: str | None = None, concurrency: int = 1) -> None:
-        self.service = service
-        self.name = name or f"{service.name}-{uuid.uuid4().hex[:6]}"
-        self.log_path = log_dir / f"{self.name}.log"
-        self._log: IO[bytes] = self.log_path.open("ab")
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log: IO[bytes] = log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", f"workers.{service.name}", "worker",
-             "--loglevel=INFO", f"--hostname={self.name}@%h", f"--concurrency={concurrency}",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            [sys.executable, "-m", "celery", *args],
             cwd=ROOT, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True,  # so that kill -9 reaches the pool's children too
+            start_new_session=True,  # so that kill -9 reaches a worker's pool children too
         )
 
-    def wait_consuming(self, vhost: Vhost, timeout: float = 30) -> None:
-        """Wait until this worker consumes its command queue."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker {self.name} exited; see {self.log_path}:\n"
-                                   + self.log_path.read_text()[-3000:])
-            if vhost.consumers(self.service.command_queue.name) >= 1:
-                return
-            time.sleep(0.2)
-        raise TimeoutError(f"worker {self.name} did not start consuming; see {self.log_path}")
-
     def kill(self) -> None:
-        """kill -9 the worker and its pool processes, as a crash would."""
+        """kill -9 the process group, as a crash would."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
@@ -147,34 +130,45 @@ class WorkerProcess:
             self._log.close()
 
     def log(self) -> str:
-        """What the worker logged so far."""
+        """What the process logged so far."""
         return self.log_path.read_text(errors="replace")
 
 
-class BeatProcess:
+class WorkerProcess(CeleryProcess):
+    """A real `celery worker` process of one service."""
+
+    def __init__(self, service: routing.Service, env: dict[str, str], log_dir: Path,
+                 name: str | None = None, concurrency: int = 1) -> None:
+        self.service = service
+        self.name = name or f"{service.name}-{uuid.uuid4().hex[:6]}"
+        super().__init__(
+            ["-A", f"workers.{service.name}", "worker", "--loglevel=INFO",
+             f"--hostname={self.name}@%h", f"--concurrency={concurrency}",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            env, log_dir / f"{self.name}.log")
+
+    def wait_consuming(self, vhost: Vhost, timeout: float = 30) -> None:
+        """Wait until this worker consumes its command queue."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker {self.name} exited; see {self.log_path}:\n"
+                                   + self.log_path.read_text()[-3000:])
+            if vhost.consumers(self.service.command_queue.name) >= 1:
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"worker {self.name} did not start consuming; see {self.log_path}")
+
+
+class BeatProcess(CeleryProcess):
     """A real `celery beat` process, with its own schedule file."""
 
     def __init__(self, env: dict[str, str], log_dir: Path, name: str = "beat") -> None:
-        self.log_path = log_dir / f"{name}-{uuid.uuid4().hex[:6]}.log"
-        self._log: IO[bytes] = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.beat", "beat", "--loglevel=INFO",
-             f"--schedule={log_dir / (self.log_path.stem + '.schedule')}"],
-            cwd=ROOT, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def stop(self) -> None:
-        """Stop beat (SIGTERM, then SIGKILL)."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        if not self._log.closed:
-            self._log.close()
+        stem = f"{name}-{uuid.uuid4().hex[:6]}"
+        super().__init__(
+            ["-A", "workers.beat", "beat", "--loglevel=INFO",
+             f"--schedule={log_dir / (stem + '.schedule')}"],
+            env, log_dir / f"{stem}.log")
 
 
 class TcpProxy:

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from grammar import Command
+from grammar import Command, fold
 from payloads import Context
 from workers.agenda import texts
 from workers.agenda.calendar import to_ics
-from workers.agenda.store import AgendaStore, Event, NewEvent, fold
+from workers.agenda.store import AgendaStore, Event, NewEvent
 from workers.agenda.when import Unclear, describe, next_occurrence, parse_event
 from workers.replies import Reply, SlackReplier, Upload
 from workers.service import CommandHandler, ServiceHandlers
@@ -157,7 +157,7 @@ class Agenda:
         """The next thing on the caller's agenda."""
         person = self.person(context)
         now = datetime.now(ZoneInfo(person.tz))
-        upcoming = self._upcoming(self._visible(context, now))
+        upcoming = self._upcoming(self._visible(context, now), now)
         if not upcoming:
             return Reply(texts.get(command.lang, "next_none"), {"next": None})
         first = upcoming[0]
@@ -173,7 +173,7 @@ class Agenda:
         person = self.person(context)
         now = datetime.now(ZoneInfo(person.tz))
         events = self._visible(context, now, words)
-        upcoming = self._upcoming(events)
+        upcoming = self._upcoming(events, now)
         if not upcoming:
             return Reply(texts.get(command.lang, "search_none").format(text=words),
                          {"occurrences": []})
@@ -232,8 +232,7 @@ class Agenda:
         return sorted(found, key=lambda o: (o.start.timestamp(), o.event.id))
 
     @staticmethod
-    def _upcoming(events: list[Event]) -> list[Occurrence]:
-        now = datetime.now(ZoneInfo("UTC"))
+    def _upcoming(events: list[Event], now: datetime) -> list[Occurrence]:
         found = []
         for event in events:
             when = event.when

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from grammar import fold
 from workers.agenda.when import When, next_occurrence
 from workers.storage import SqliteFile
 
@@ -60,12 +60,6 @@ CREATE TABLE IF NOT EXISTS agenda_user_zones (
 
 _COLUMNS = ("id, team, channel, owner, title, start_local, tz, start_at, rrule, time_given,"
             " lang, notify, public, uid, cancelled_at, due_at, delivered")
-
-
-def fold(text: str) -> str:
-    """Lower-case, accent-free text: `Reunión` and `reunion` are the same word."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @dataclass(frozen=True)
