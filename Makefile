@@ -3,9 +3,6 @@ VENV      ?= .venv
 PYTHON    ?= python3
 BIN       := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-comma     := ,
-ENV_FILES := local.env$(if $(wildcard .env),$(comma).env)
-PORT      ?= 8000
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-unit bench demo lint import-kb import-agenda dead-list dead-replay clean
@@ -21,9 +18,10 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED) ## install into a local virtualenv (.venv)
 
-run: $(INSTALLED) ## start gateway, the three workers and beat (Procfile) against BROKER_URL
-	@set -a; [ ! -f .env ] || . ./.env; set +a; $(BIN)/estafeta check-broker
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile -e $(ENV_FILES) --port $(PORT)
+# `run` and `demo` read the environment, then .env, then local.env (simulator defaults, for
+# unset variables only): the environment always wins (settings.layered_environ).
+run: $(INSTALLED) ## start every Procfile process; env > .env > local.env; no simulator secrets on real Slack
+	@$(BIN)/estafeta run
 
 test: $(INSTALLED) ## lint, type-check and run the whole test suite (needs RabbitMQ)
 	$(BIN)/ruff check .
@@ -37,7 +35,7 @@ bench: $(INSTALLED) ## run the benchmarks and print ratios against same-run base
 	$(BIN)/python -m bench
 
 demo: $(INSTALLED) ## talk to a running `make run` through a simulated Slack
-	@set -a; . ./local.env; [ ! -f .env ] || . ./.env; set +a; $(BIN)/estafeta demo
+	@$(BIN)/estafeta demo
 
 lint: $(INSTALLED) ## ruff and mypy
 	$(BIN)/ruff check .

@@ -1,9 +1,11 @@
-"""`estafeta`: operator commands — check the broker, declare the topology, inspect dead letters."""
+"""`estafeta`: operator commands — start the stack, check the broker, inspect dead letters."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -14,7 +16,16 @@ from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Producer
 
 import routing
-from settings import Settings
+from settings import (
+    LOCAL_ENV_FILE,
+    Settings,
+    layered_environ,
+    published_simulator_values,
+    real_slack_problem,
+)
+
+# Commands for a laptop: they also read local.env's simulator defaults (for unset variables).
+LOCAL_COMMANDS = frozenset({"run", "demo"})
 
 
 def _connect(settings: Settings, timeout: float = 3.0) -> Connection:
@@ -58,6 +69,32 @@ def check_broker(settings: Settings) -> int:
         return 1
     print(f"estafeta: broker reachable at {_safe_url(settings.broker_url)}; topology declared.")
     return 0
+
+
+def run(env: dict[str, str], procfile: str = "Procfile") -> int:
+    """Check the configuration and the broker, then become honcho running every process."""
+    settings = Settings.from_env(env)
+    problem = real_slack_problem(settings, published_simulator_values(LOCAL_ENV_FILE))
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    code = check_broker(settings)
+    if code:
+        return code
+    # The Procfile's commands (gunicorn, celery) live next to this interpreter.
+    bin_dir = os.path.dirname(sys.executable)
+    env = {**env, "PATH": os.pathsep.join([bin_dir, env.get("PATH", os.defpath)])}
+    honcho = shutil.which("honcho", path=env["PATH"])
+    if honcho is None:
+        print("estafeta: honcho is not installed; run `make install`.", file=sys.stderr)
+        return 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # `-e /dev/null`: honcho's env files override the environment, and by default it reads
+    # .env; the environment handed over here is already layered, so honcho adds nothing.
+    os.execve(honcho, [honcho, "start", "-f", procfile, "-e", os.devnull,
+                       "--port", str(settings.port)], env)
+    return 1  # not reached: execve replaces this process
 
 
 def _dead_queue(service_name: str) -> Any:
@@ -173,10 +210,14 @@ def import_agenda(settings: Settings, path: Path, team: str, channel: str, tz: s
         print(f"estafeta: {path} is not a file", file=sys.stderr)
         return 2
     try:
-        events = [event.as_dict() for event in read_agenda(path, tz)]
+        read = read_agenda(path, tz)
     except AgendaFileError as exc:
         print(f"estafeta: cannot import {path}: {exc}", file=sys.stderr)
         return 2
+    for event in read:  # the agenda service refuses these too; say so here, per event
+        if (problem := event.problem()) is not None:
+            print(f"estafeta: not importing {event.uid!r}: {problem}", file=sys.stderr)
+    events = [event.as_dict() for event in read if event.problem() is None]
     client = celery_client(settings)
     for start in range(0, len(events), chunk):
         client.send_task(IMPORT_TASK, args=(team, channel, events[start:start + chunk]),
@@ -191,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `estafeta` command."""
     parser = argparse.ArgumentParser(prog="estafeta", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="refuse simulator secrets against a real Slack, check the "
+                   "broker, then start every Procfile process (honcho)")
     sub.add_parser("check-broker", help="check that the broker is reachable; declare topology")
     dead = sub.add_parser("dead", help="inspect or replay a service's dead letters")
     dead.add_argument("action", choices=["list", "replay"])
@@ -213,7 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="drive a running gateway with a simulated Slack")
     demo.add_argument("--gateway", default=None, help="gateway URL (default http://127.0.0.1:$PORT)")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    env = layered_environ(defaults=LOCAL_ENV_FILE if args.command in LOCAL_COMMANDS else None)
+    if args.command == "run":
+        return run(env)
+    settings = Settings.from_env(env)
     if args.command == "check-broker":
         return check_broker(settings)
     if args.command == "import-kb":

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from mrkdwn import escape
+
 MAX_TEXT_LENGTH = 4000  # Slack's own limit for slash command text
 
 
@@ -244,7 +246,7 @@ def _split_first(text: str) -> tuple[str, str]:
 def parse(service: str, text: str, lang: str = "en") -> Command:
     """Parse the text of a command addressed to `service` (a slash command or HTTP body)."""
     if service not in VERBS:
-        raise UsageError(None, lang, _UNKNOWN[lang].format(word=service))
+        raise UsageError(None, lang, _UNKNOWN[lang].format(word=escape(service[:40])))
     if len(text) > MAX_TEXT_LENGTH:
         raise UsageError(
             service, lang, _TOO_LONG[lang].format(length=len(text), limit=MAX_TEXT_LENGTH)
@@ -255,13 +257,16 @@ def parse(service: str, text: str, lang: str = "en") -> Command:
     known = VERBS[service].get(fold(first))
     if known is not None:
         verb, verb_lang = known
-        return Command(service, verb, rest, verb_lang)
+        # Help takes no arguments; its `args` carry only the usage reason built below, so
+        # nothing a user typed after `help` is ever echoed.
+        return Command(service, verb, "" if verb == "help" else rest, verb_lang)
     argument = ARGUMENT_VERB.get(service)
     if argument is not None and argument[0].match(first):
         return Command(service, argument[1], text.strip(), lang)
     free_verb = FREE_TEXT_VERB[service]
     if free_verb is None:
-        raise UsageError(service, lang, _UNKNOWN[lang].format(word=first[:40]))
+        # The reply quotes the user's word, inert: `<!channel>` is shown, never sent.
+        raise UsageError(service, lang, _UNKNOWN[lang].format(word=escape(first[:40])))
     return Command(service, free_verb, text.strip(), lang)
 
 

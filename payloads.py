@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -29,6 +29,10 @@ class Context:
     user: str = ""
     channel_type: str = ""  # channel, group (private), im, mpim; empty for HTTP
     source: str = "api"  # slash, mention, api, schedule
+    # Set by the worker, never carried in a message: the id of the task that runs the
+    # request (for a mention, derived from Slack's event id). Every side effect a handler
+    # has is keyed by it, so a retry or a redelivery finds the first result.
+    request_id: str = ""
 
     @property
     def inside(self) -> str:
@@ -46,8 +50,8 @@ class Context:
 
     @classmethod
     def from_dict(cls, data: Any) -> Context:
-        """Rebuild from the JSON form."""
-        context = _from_dict(cls, data)
+        """Rebuild from the JSON form (a `request_id` in it is ignored: the worker sets it)."""
+        context = replace(_from_dict(cls, data), request_id="")
         if not context.team:
             raise TypeError("Context.team is required")
         return context

@@ -149,16 +149,26 @@ def service_of_queue(queue_name: str) -> Service:
     raise KeyError(queue_name)
 
 
-def task_routes() -> dict[str, dict[str, str]]:
-    """Celery `task_routes`: every `<service>.*` task goes to that service's command queue."""
+# Celery's own task that deletes expired results (beat sends it); one service runs it for
+# the whole system, since every process shares the one result backend.
+BACKEND_CLEANUP_TASK = "celery.backend_cleanup"
+RESULT_CLEANUP_SERVICE = AGENDA
+
+
+def _route(service: Service) -> dict[str, str]:
     return {
-        f"{service.name}.*": {
-            "queue": service.command_queue.name,
-            "exchange": COMMANDS.name,
-            "routing_key": service.routing_key,
-        }
-        for service in SERVICES.values()
+        "queue": service.command_queue.name,
+        "exchange": COMMANDS.name,
+        "routing_key": service.routing_key,
     }
+
+
+def task_routes() -> dict[str, dict[str, str]]:
+    """Celery `task_routes`: every `<service>.*` task goes to that service's command queue,
+    and the result cleanup to `RESULT_CLEANUP_SERVICE`'s."""
+    routes = {f"{service.name}.*": _route(service) for service in SERVICES.values()}
+    routes[BACKEND_CLEANUP_TASK] = _route(RESULT_CLEANUP_SERVICE)
+    return routes
 
 
 def all_queues() -> list[Queue]:

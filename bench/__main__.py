@@ -8,7 +8,9 @@
 2. Latency: signed `/search` slash commands at a steady rate, from the request leaving the
    client to the reply arriving at the fake Slack `response_url`, through the real broker and
    a real search worker.
-3. Search (bench/search_bench.py), agenda (bench/agenda_bench.py): see their modules.
+3. Search (bench/search_bench.py), agenda (bench/agenda_bench.py), sentiment
+   (bench/sentiment_bench.py), hostile 40,000-character messages through every heard-message
+   path (bench/hostile_bench.py): see their modules.
 """
 
 from __future__ import annotations
@@ -295,7 +297,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=400, help="latency samples")
     parser.add_argument("--rate", type=float, default=40.0, help="slash commands per second")
     parser.add_argument("--only",
-                        choices=["throughput", "latency", "search", "agenda", "sentiment"])
+                        choices=["throughput", "latency", "search", "agenda", "sentiment",
+                                 "hostile"])
     parser.add_argument("--search-messages", type=int, default=1_000_000)
     parser.add_argument("--search-queries", type=int, default=2000)
     parser.add_argument("--queue-messages", type=int, default=5000)
@@ -333,6 +336,11 @@ def main() -> int:
             report["sentiment_scoring"] = sentiment_bench.scoring(workdir)
             print("Sentiment: /mood over 1,000,000 stored messages")
             report["sentiment_mood"] = sentiment_bench.mood_latency(workdir)
+        if args.only in (None, "hostile"):
+            from bench import hostile_bench
+
+            print("Hostile text: 40,000-character messages through every heard-message path")
+            report["hostile_text"] = hostile_bench.run(workdir)
     print(json.dumps(report, indent=2))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))

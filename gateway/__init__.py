@@ -10,12 +10,12 @@ from flask import Flask
 
 import routing
 from gateway import api, health, slack
-from gateway.dedup import AcceptedEvents
+from gateway.dedup import AcceptedEvents, TaskOwners
 from gateway.errors import register_error_handlers
 from gateway.jobs import Dispatcher
 from gateway.publisher import Publisher
 from gateway.state import Gateway
-from settings import Settings
+from settings import Settings, refuse_published_secrets
 from workers.app import celery_client
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -29,6 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     settings: Settings = app.config.get("SETTINGS") or Settings.from_env()
     app.config["SETTINGS"] = settings
+    refuse_published_secrets(settings)
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -41,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         publisher=publisher,
         dispatcher=Dispatcher(celery, publisher),
         accepted_events=AcceptedEvents(settings.data_dir / "gateway.sqlite"),
+        task_owners=TaskOwners(settings.data_dir / "gateway.sqlite"),
     )
     register_error_handlers(app)
     app.register_blueprint(health.bp)

@@ -26,6 +26,7 @@ PRIORITIES = {
     "interactive": routing.Priority.INTERACTIVE,
     "bulk": routing.Priority.BULK,
 }
+LANGS = ("en", "es")
 RETRY_AFTER_SECONDS = "5"
 
 
@@ -70,19 +71,28 @@ def run_command(service: str) -> tuple[Response, int, dict[str, str]]:
     if priority_name not in PRIORITIES:
         raise ApiError(400, "bad_request", f"`priority` must be one of {sorted(PRIORITIES)}.")
     lang = _string_field(body, "lang", "en")
+    if lang not in LANGS:
+        raise ApiError(400, "bad_request", f"`lang` must be one of {list(LANGS)}.")
     try:
-        command = grammar.parse(service, text, lang if lang in {"en", "es"} else "en")
+        command = grammar.parse(service, text, lang)
     except grammar.UsageError as error:
         raise ApiError(400, "usage", error.reason, usage=error.usage) from error
     # The caller names a channel but Slack does not vouch for it: HTTP callers see public
     # channels only (`Context.inside`), and all of a team's HTTP callers are one user.
     context = Context(team=g.team, channel=_string_field(body, "channel"), user="api",
                       source="api")
+    state = gateway()
+    # The owner is written before the message exists, so a status request can never find the
+    # task without knowing whose it is (results keep no task arguments to tell).
+    task_id = str(uuid.uuid4())
+    state.task_owners.record(task_id, g.team)
     try:
-        accepted = gateway().dispatcher.command(
-            command, context, ReplyTarget(kind="none"), priority=PRIORITIES[priority_name]
+        accepted = state.dispatcher.command(
+            command, context, ReplyTarget(kind="none"), task_id=task_id,
+            priority=PRIORITIES[priority_name],
         )
     except BrokerUnavailable as exc:
+        state.task_owners.forget(task_id)
         log.warning("API command not accepted: %s", exc)
         raise ApiError(503, "broker_unavailable", "The broker is unavailable; retry later.",
                        headers={"Retry-After": RETRY_AFTER_SECONDS}) from exc
@@ -97,28 +107,24 @@ def run_command(service: str) -> tuple[Response, int, dict[str, str]]:
     return jsonify(body_out), 202, {"Location": status_url}
 
 
-def _owner(result: AsyncResult) -> str | None:
-    value = result.result if result.state == "SUCCESS" else None
-    if isinstance(value, dict) and isinstance(value.get("team"), str):
-        return str(value["team"])
-    kwargs = result.kwargs if isinstance(result.kwargs, dict) else {}
-    context = kwargs.get("context")
-    return str(context.get("team")) if isinstance(context, dict) else None
-
-
 @bp.get("/tasks/<task_id>")
 def task_status(task_id: str) -> Response:
     """The state of a task and, once it finished, its result."""
     try:
-        uuid.UUID(task_id)
+        task_id = str(uuid.UUID(task_id))
     except ValueError as exc:
         raise ApiError(404, "unknown_task", "No such task.") from exc
-    result = AsyncResult(task_id, app=gateway().celery)
+    gateway_state = gateway()
+    owner = gateway_state.task_owners.owner(task_id)
+    if owner is not None and owner != g.team:
+        raise ApiError(404, "unknown_task", "No such task.")
+    result = AsyncResult(task_id, app=gateway_state.celery)
     state = result.state
     body: dict[str, Any] = {"task_id": task_id, "state": state}
-    # Once a task has started, its record names the team that asked: a token only ever sees
-    # its own team's tasks. (PENDING is also what any unknown id reports: it reveals nothing.)
-    if state != "PENDING" and _owner(result) != g.team:
+    # A token only ever sees its own team's tasks, known from the moment they were accepted.
+    # An id this gateway never accepted reads as PENDING, like any unknown id, until it has a
+    # result: then it is not the caller's (a Slack command's task), and it is not found.
+    if owner is None and state != "PENDING":
         raise ApiError(404, "unknown_task", "No such task.")
     if state == "SUCCESS":
         body["result"] = result.result

@@ -57,7 +57,10 @@ def register_error_handlers(app: Flask) -> None:
         message = error.description or error.name
         if status == 413:
             message = "The request body is larger than the 1 MiB limit."
-        return error_response(status, _CODES.get(status, "http_error"), message)
+        # Werkzeug's own headers carry what the client needs next: `Allow` on a 405.
+        headers = {name: value for name, value in error.get_headers()
+                   if name.lower() != "content-type"}
+        return error_response(status, _CODES.get(status, "http_error"), message, headers)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

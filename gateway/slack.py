@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify, request
 
 import grammar
+import mrkdwn
+from gateway.dedup import trigger_key
 from gateway.errors import ApiError
 from gateway.events import Hear, Ignore, RunCommand, classify
 from gateway.jobs import event_task_id
@@ -17,6 +18,7 @@ from gateway.publisher import BrokerUnavailable
 from gateway.state import gateway
 from gateway.verification import verify_slack_request
 from payloads import Context, ReplyTarget
+from workers.replies import response_url_allowed
 
 log = logging.getLogger(__name__)
 bp = Blueprint("slack", __name__, url_prefix="/slack")
@@ -25,6 +27,10 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
 _QUEUED = {"en": "Working on it…", "es": "Estoy en ello…"}
+_ALREADY = {
+    "en": "Already received; it is being worked on.",
+    "es": "Ya recibido; estoy en ello.",
+}
 _NOT_QUEUED = {
     "en": "Sorry, I could not queue that right now. Please try again in a moment.",
     "es": "Lo siento, ahora mismo no he podido encolarlo. Inténtalo de nuevo en un momento.",
@@ -93,10 +99,12 @@ def commands() -> Response:
                if not form.get(f)]
     if missing:
         raise ApiError(400, "bad_request", f"Missing form fields: {', '.join(missing)}.")
-    _check_response_url(form["response_url"])
-    service = gateway().settings.slash_commands.get(form["command"])
+    state = gateway()
+    _check_response_url(form["response_url"], state.settings.slack_api_url)
+    service = state.settings.slash_commands.get(form["command"])
     if service is None:
-        return _ephemeral(f"I don't know `{form['command']}`.\n\n{grammar.help_text(None)}")
+        unknown = mrkdwn.escape(form["command"])
+        return _ephemeral(f"I don't know `{unknown}`.\n\n{grammar.help_text(None)}")
     try:
         command = grammar.parse(service, form.get("text", ""))
     except grammar.UsageError as error:
@@ -109,18 +117,31 @@ def commands() -> Response:
         source="slash",
     )
     reply = ReplyTarget(kind="response_url", url=form["response_url"])
+    # Slack never retries a slash command: the same trigger twice is a replay of a signed
+    # request inside its 5-minute window, and runs once. Claimed before publishing, so that
+    # concurrent copies cannot both pass.
+    trigger_id = form.get("trigger_id", "")
+    key = trigger_key(context.team, trigger_id)
+    if key is not None and not state.accepted_events.claim(key):
+        log.info("replayed slash command of team %s not published again", context.team)
+        return _ephemeral(_ALREADY[command.lang])
+    # A task id derived from the trigger: a replay that reaches another gateway volume still
+    # carries the same id, and the service's reply ledger stops it there.
+    task_id = event_task_id(context.team, trigger_id, "command") if key is not None else None
     try:
-        gateway().dispatcher.command(command, context, reply)
+        state.dispatcher.command(command, context, reply, task_id=task_id)
     except BrokerUnavailable as exc:
         # Slack does not retry slash commands: tell the person, in their own language.
         log.warning("slash command not accepted: %s", exc)
+        if key is not None:
+            state.accepted_events.discard(key)  # nothing ran: a new attempt may run
         return _ephemeral(_NOT_QUEUED[command.lang])
     return _ephemeral(_QUEUED[command.lang])
 
 
 @bp.post("/interactions")
 def interactions() -> Response:
-    """Verify and acknowledge an interactive payload."""
+    """Verify and acknowledge an interactive payload, once per team and trigger."""
     _require(FORM)
     raw = request.form.get("payload")
     if raw is None:
@@ -131,6 +152,11 @@ def interactions() -> Response:
         raise ApiError(400, "bad_request", "The `payload` field is not valid JSON.") from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
         raise ApiError(400, "bad_request", "The `payload` must be an object with a `type`.")
+    team = payload.get("team")
+    team_id = team.get("id") if isinstance(team, dict) else None
+    key = trigger_key(team_id if isinstance(team_id, str) else "", payload.get("trigger_id"))
+    if key is not None and not gateway().accepted_events.claim(key):
+        return jsonify({"ok": True, "duplicate": True})
     return jsonify({"ok": True})
 
 
@@ -144,10 +170,10 @@ def _json_object() -> dict[str, Any]:
     return payload
 
 
-def _check_response_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ApiError(400, "bad_request", "`response_url` is not an http(s) URL.")
+def _check_response_url(url: str, api_url: str) -> None:
+    if not response_url_allowed(url, api_url):
+        raise ApiError(400, "bad_request", "`response_url` is not a Slack response URL "
+                       "(https://hooks.slack.com/...).")
 
 
 def _channel_type(channel_id: str, channel_name: str) -> str:

@@ -1,4 +1,4 @@
-"""What the gateway's blueprints share: settings, the dispatcher and the accepted-event set."""
+"""What the gateway's blueprints share: settings, the dispatcher and what it has accepted."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from celery import Celery
 from flask import current_app
 
-from gateway.dedup import AcceptedEvents
+from gateway.dedup import AcceptedEvents, TaskOwners
 from gateway.jobs import Dispatcher
 from gateway.publisher import Publisher
 from settings import Settings
@@ -22,6 +22,7 @@ class Gateway:
     publisher: Publisher
     dispatcher: Dispatcher
     accepted_events: AcceptedEvents
+    task_owners: TaskOwners
 
 
 def gateway() -> Gateway:

@@ -56,6 +56,13 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         # conversations.info `creator` of a channel (the one who may manage it).
         self.creators: dict[str, str] = {}
+        # conversations.list: channel id -> name (users.list lists the ids in `users`).
+        self.channel_names: dict[str, str] = {}
+        # conversations.info `is_member` / `is_archived`: where the bot is, what is archived.
+        self.bot_channels: set[str] = set()
+        self.archived: set[str] = set()
+        # chat.postMessage into these conversations answers {"ok": false, "error": <value>}.
+        self.refusals: dict[str, str] = {}
         # Files uploaded with files.getUploadURLExternal + upload + completeUploadExternal.
         self.files: dict[str, dict[str, Any]] = {}
         self._file_ids = itertools.count(1)
@@ -126,6 +133,10 @@ class FakeSlack:
             self.private_channels.clear()
             self.users.clear()
             self.creators.clear()
+            self.channel_names.clear()
+            self.bot_channels.clear()
+            self.archived.clear()
+            self.refusals.clear()
             self.files.clear()
 
     # -- inspection --------------------------------------------------------------------------
@@ -216,7 +227,18 @@ class FakeSlack:
             private = channel in self.private_channels or channel.startswith("G")
             return {"ok": True, "channel": {"id": channel, "is_private": private,
                                             "is_im": channel.startswith("D"), "is_mpim": False,
-                                            "creator": self.creators.get(channel, "")}}
+                                            "creator": self.creators.get(channel, ""),
+                                            "is_channel": channel.startswith("C") and not private,
+                                            "is_group": private and not channel.startswith("D"),
+                                            "is_member": channel in self.bot_channels,
+                                            "is_archived": channel in self.archived}}
+        if method == "conversations.list":
+            channels = [{"id": c, "name": n, "is_private": c in self.private_channels}
+                        for c, n in sorted(self.channel_names.items())]
+            return self._list_page("channels", channels, params)
+        if method == "users.list":
+            members = [{"id": u, "name": u.lower(), **self.users[u]} for u in sorted(self.users)]
+            return self._list_page("members", members, params)
         if method == "conversations.open":
             users = str(params.get("users", ""))
             if not users or "," in users:
@@ -282,6 +304,15 @@ class FakeSlack:
                                   "title": entry["title"]})
             self._lock.notify_all()
         return {"ok": True, "files": completed}
+
+    @staticmethod
+    def _list_page(key: str, items: list[dict[str, Any]], params: dict[str, Any]
+                   ) -> dict[str, Any]:
+        # Cursor pagination as Slack's list methods do it (the cursor is an offset here).
+        start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 100)
+        more = start + limit < len(items)
+        return {"ok": True, key: items[start:start + limit],
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _history_page(self, params: dict[str, Any]) -> dict[str, Any]:
         messages = self.history.get(str(params.get("channel", "")))
@@ -350,6 +381,12 @@ class FakeSlack:
                 if not authorized and method != "response_url":
                     fake._record(Call(f"{method}!invalid_auth", params, path))
                     self._send(200, {"ok": False, "error": "invalid_auth"})
+                    return
+                refusal = (fake.refusals.get(str(params.get("channel", "")))
+                           if method == "chat.postMessage" else None)
+                if refusal:
+                    fake._record(Call(f"{method}!{refusal}", params, path))
+                    self._send(200, {"ok": False, "error": refusal})
                     return
                 if method == "chat.postMessage":
                     params["ts"] = f"{int(time.time())}.{next(fake._ts):06d}"

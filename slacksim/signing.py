@@ -14,6 +14,7 @@ from slack_sdk.signature import SignatureVerifier
 
 _event_ids = itertools.count(1)
 _message_ts = itertools.count(1)
+_RUN = f"{time.time_ns():x}"
 
 
 class SlackSigner:
@@ -54,7 +55,8 @@ class SlackSigner:
             "command": command,
             "text": text,
             "response_url": response_url,
-            "trigger_id": f"trigger.{next(_event_ids)}",
+            # Unique across runs too: the gateway runs a trigger id once (a replay guard).
+            "trigger_id": f"trigger.{_RUN}.{next(_event_ids)}",
         }).encode()
         return body, self.headers(body, "application/x-www-form-urlencoded")
 

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from celery import Celery
 from celery.signals import after_setup_logger, worker_ready
 
 import routing
-from settings import Settings
+from settings import Settings, refuse_published_secrets
 
 # The soft limit raises inside the task: it fails and its message is dead-lettered. The hard
 # limit kills the pool process: Celery requeues the message, and the redelivery guard
 # (workers/service.py) dead-letters it once it has come back too often.
 TASK_SOFT_TIME_LIMIT = 60  # seconds
 TASK_TIME_LIMIT = 90  # seconds
+# Results are for HTTP callers polling their task: a day is plenty, and nothing older is kept
+# (beat sends `celery.backend_cleanup` to the service `routing` names, which deletes them).
+RESULT_EXPIRES = 24 * 3600  # seconds
 
 
 def base_config(settings: Settings) -> dict[str, Any]:
@@ -31,8 +35,10 @@ def base_config(settings: Settings) -> dict[str, Any]:
         "result_serializer": "json",
         "accept_content": ["json"],
         "result_accept_content": ["json"],
-        "result_extended": True,
-        "result_expires": 7 * 24 * 3600,
+        # Extended results would store each task's arguments: response_urls, the texts of
+        # backfilled private messages. The gateway records who owns a task itself.
+        "result_extended": False,
+        "result_expires": RESULT_EXPIRES,
         "task_default_delivery_mode": "persistent",
         "task_routes": routing.task_routes(),
         "task_queue_max_priority": routing.MAX_PRIORITY,
@@ -54,6 +60,7 @@ def celery_client(settings: Settings) -> Celery:
 def create_worker_app(service: routing.Service, settings: Settings | None = None) -> Celery:
     """The Celery app of one worker service: it consumes only `service`'s queues."""
     settings = settings or Settings.from_env()
+    refuse_published_secrets(settings, needs_signing_secret=False)
     app = Celery(f"estafeta-{service.name}")
     app.conf.update(base_config(settings))
     app.conf.update(
@@ -89,6 +96,27 @@ def _declare_topology(sender: Any = None, **_: Any) -> None:
     app = sender.app
     with app.connection_for_write() as connection:
         routing.declare_all(connection.default_channel)
+
+
+class HideReturnValues(logging.Filter):
+    """Keeps task return values (reply texts, private words) out of Celery's task log lines."""
+
+    HIDDEN = "<result not logged>"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Replace the `return_value` of `Task … succeeded in …s: <value>` lines."""
+        if isinstance(record.args, Mapping) and "return_value" in record.args:
+            record.args = {**record.args, "return_value": self.HIDDEN}
+        data = getattr(record, "data", None)
+        if isinstance(data, Mapping) and "return_value" in data:
+            record.data = {**data, "return_value": self.HIDDEN}
+        return True
+
+
+# On the logger itself, at import: every worker, pool process and eager run imports this module
+# before running a task, whatever handlers and formats its logging setup installs.
+TRACE_LOGGER = "celery.app.trace"
+logging.getLogger(TRACE_LOGGER).addFilter(HideReturnValues())
 
 
 @after_setup_logger.connect

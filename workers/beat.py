@@ -1,5 +1,7 @@
 """The one Celery beat of the system: periodic work sent to each service's own queue."""
 
+from datetime import timedelta
+
 from celery.schedules import crontab
 
 import routing
@@ -22,4 +24,12 @@ app.conf.beat_schedule["agenda-due-reminders"] = {
     # A scan that waited longer than this (workers down) is stale: the next one does its work.
     "options": {"priority": int(routing.Priority.REMINDER),
                 "expires": max(settings.reminder_scan_seconds * 5, 5.0)},
+}
+# The result backend (SQLite or PostgreSQL through SQLAlchemy) does not expire results itself;
+# Celery's cleanup task deletes those older than `result_expires`. Under Celery's own entry name,
+# so beat does not add its default daily one next to this one.
+app.conf.beat_schedule[routing.BACKEND_CLEANUP_TASK] = {
+    "task": routing.BACKEND_CLEANUP_TASK,
+    "schedule": timedelta(hours=1),
+    "options": {"priority": int(routing.Priority.BULK), "expires": 30 * 60},
 }

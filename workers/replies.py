@@ -7,8 +7,10 @@ import socket
 import time
 import urllib.error
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -25,6 +27,15 @@ CLAIM_STALE_AFTER = 120.0
 SLACK_TIMEOUT = 10  # seconds; well inside the task's soft time limit
 # How far back a redelivered top-level post looks for itself: longer than any claim lives.
 POSTED_LOOKBACK = 3600.0
+# Where Slack's `response_url`s live; anything else would make the bot post a reply (the
+# caller's private text included) to whoever signed the request's URL.
+SLACK_RESPONSE_ORIGIN = ("https", "hooks.slack.com", None)
+
+# (retry number, redelivered) of the task running now, set by workers/service.py: a reply a
+# handler posts itself (an alert, a DM) claims its key with it, so the task's retry may post
+# what an earlier attempt could not.
+CURRENT_ATTEMPT: ContextVar[tuple[int, bool]] = ContextVar("current_attempt",
+                                                           default=(0, False))
 
 LEDGER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS reply_claims (
@@ -69,6 +80,48 @@ class TransientError(Exception):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RefusedResponseUrl(Exception):
+    """A `response_url` that is not Slack's: never posted to; the message dead-letters."""
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    if not url.isascii() or any(c.isspace() or not c.isprintable() for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError for a port that is not a number
+    except ValueError:
+        return None
+    if parts.username is not None or parts.password is not None or not parts.hostname:
+        return None
+    scheme = parts.scheme.lower()
+    if port == {"https": 443, "http": 80}.get(scheme):
+        port = None
+    return scheme, parts.hostname, port
+
+
+def response_url_allowed(url: str, api_url: str) -> bool:
+    """True for `https://hooks.slack.com/...`, or a URL on the scheme and host (and port) of
+    `api_url`, the Slack Web API in use (the simulator's, in tests and local runs)."""
+    origin = _origin(url)
+    if origin is None or not urlsplit(url).path.startswith("/"):
+        return False
+    if origin == SLACK_RESPONSE_ORIGIN:
+        return True
+    api = _origin(api_url)
+    return api is not None and api[0] in {"http", "https"} and origin == api
+
+
+def redacted_url(url: str) -> str:
+    """A URL without its path and query (a `response_url`'s path is a credential): for logs."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+    except ValueError:
+        return "<unparsable URL>"
+    return f"{parts.scheme or '?'}://{host}/…"
 
 
 class Ledger(SqliteFile):
@@ -152,6 +205,7 @@ class SlackReplier:
     """Posts replies through the Slack Web API and `response_url`s, once per reply key."""
 
     def __init__(self, api_url: str, bot_token: str, ledger: Ledger) -> None:
+        self.api_url = api_url
         self.client = WebClient(
             token=bot_token or None,
             base_url=api_url if api_url.endswith("/") else api_url + "/",
@@ -160,15 +214,20 @@ class SlackReplier:
         )
         self.ledger = ledger
 
-    def deliver(self, target: ReplyTarget, key: str, reply: Reply, attempt: int = 0,
-                takeover: bool = False) -> bool:
+    def deliver(self, target: ReplyTarget, key: str, reply: Reply, attempt: int | None = None,
+                takeover: bool | None = None) -> bool:
         """Post `reply` to `target` unless already posted under `key`; True if posted now.
 
         `attempt`: the task's retry number. `takeover`: this is a redelivery, so any earlier
-        attempt is dead and its claim void.
+        attempt is dead and its claim void. Both default to those of the running task.
         """
+        current_attempt, current_takeover = CURRENT_ATTEMPT.get()
+        attempt = current_attempt if attempt is None else attempt
+        takeover = current_takeover if takeover is None else takeover
         if target.kind == "none":
             return False
+        if target.kind == "response_url":
+            self._check_response_url(target.url)
         posted = self._deliver_text(target, key, reply, attempt, takeover)
         upload = reply.upload
         if upload is not None:
@@ -264,7 +323,16 @@ class SlackReplier:
                 return True
         return False
 
+    def _check_response_url(self, url: str) -> None:
+        # Checked again here, not only at the gateway: a message may come from anywhere that
+        # can publish to the broker (a replayed dead letter, another client).
+        if not response_url_allowed(url, self.api_url):
+            log.error("refusing to post to a response_url that is not Slack's: %s",
+                      redacted_url(url))
+            raise RefusedResponseUrl(f"response_url is not Slack's: {redacted_url(url)}")
+
     def _post_to_response_url(self, target: ReplyTarget, reply: Reply) -> None:
+        self._check_response_url(target.url)
         webhook = WebhookClient(target.url, timeout=SLACK_TIMEOUT, retry_handlers=[])
         try:
             response = webhook.send(

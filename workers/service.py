@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from celery import Celery, Task
-from celery.exceptions import Reject
+from celery.exceptions import Reject, TaskPredicate
 from celery.utils.time import get_exponential_backoff_interval
 
 import grammar
+import mrkdwn
 import routing
 from grammar import Command
 from payloads import Context, HeardMessage, ReplyTarget
 from settings import Settings
-from workers.replies import Ledger, Reply, SlackReplier, TransientError
+from workers.replies import CURRENT_ATTEMPT, Ledger, Reply, SlackReplier, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,13 @@ RETRY_BACKOFF_FACTOR = 2  # seconds: 2, 4, 8, ... with full jitter
 RETRY_BACKOFF_MAX = 300
 MAX_REDELIVERIES = 5  # a message redelivered this often after worker crashes is dead-lettered
 LEDGER_RETENTION = 14 * 24 * 3600
+
+# Said once, under its own reply key, when a command cannot be done: never silence.
+FAILED = {
+    "en": "Sorry, something went wrong and I could not do that. "
+          "Please try again in a few minutes.",
+    "es": "Lo siento, algo falló y no pude hacerlo. Vuelve a probar en unos minutos.",
+}
 
 
 @dataclass
@@ -53,6 +61,17 @@ class ServiceTask(Task):
     service: routing.Service
     ledger: Ledger
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the task with its attempt known to every reply posted inside it."""
+        # A reply claimed by an earlier attempt that failed (a Slack 5xx) stays claimed: this
+        # attempt's number lets the retry take the claim over, and post.
+        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+        token = CURRENT_ATTEMPT.set((self.request.retries or 0, redelivered))
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            CURRENT_ATTEMPT.reset(token)
+
     def retry_later(self, exc: TransientError) -> Exception:
         """Schedule a retry after Slack's `Retry-After`, or after exponential backoff."""
         countdown = exc.retry_after
@@ -65,6 +84,11 @@ class ServiceTask(Task):
         # Heard messages came through the topic exchange: retrying there would reach every
         # listening service again, so a retry always goes to this service's command queue.
         return self.retry(exc=exc, countdown=countdown, queue=self.service.command_queue.name)
+
+    @property
+    def retries_exhausted(self) -> bool:
+        """Whether a retry now would exceed `max_retries` (so the message will dead-letter)."""
+        return self.max_retries is not None and (self.request.retries or 0) >= self.max_retries
 
     def guard_redelivery(self) -> None:
         """Dead-letter a message that has been redelivered too often (it crashes workers)."""
@@ -80,6 +104,8 @@ def _help(service: str) -> CommandHandler:
     def answer(command: Command, context: Context) -> Reply:
         text = grammar.help_text(service, command.lang)
         if command.args:  # the usage reply to something the service did not understand
+            # The grammar built this reason as mrkdwn, with the user's word already escaped
+            # (`grammar.parse`); escaping it again would show `&lt;` to the user.
             text = f"{command.args}\n\n{text}"
         return Reply(text, {"help": True})
 
@@ -117,6 +143,16 @@ def register_service(
         **handlers.commands,
     }
 
+    def apologize(task: ServiceTask, target: ReplyTarget, lang: str, redelivered: bool) -> None:
+        """Tell the caller once that the command failed (best effort: Slack may be down)."""
+        text = FAILED.get(lang, FAILED["en"])
+        try:
+            replier.deliver(target, key=f"{task.request.id}:failed", reply=Reply(text),
+                            attempt=task.request.retries or 0, takeover=redelivered)
+        except Exception as exc:  # the failure being reported matters more than this one
+            log.warning("could not tell the caller that task %s failed: %s",
+                        task.request.id, type(exc).__name__)
+
     @app.task(name=service.command_task, bind=True, base=base, shared=False)
     def run_command(
         self: ServiceTask, command: dict[str, str], context: dict[str, str],
@@ -130,24 +166,38 @@ def register_service(
         handler = commands.get(parsed.verb)
         if handler is None:
             handler = _help(service.name)
-            parsed = Command(parsed.service, "help", f"Unknown command `{parsed.verb}`.",
+            parsed = Command(parsed.service, "help",
+                             f"Unknown command `{mrkdwn.escape(parsed.verb[:40])}`.",
                              parsed.lang)
-        answer = handler(parsed, where)
+        # The broker redelivers only once the earlier consumer is gone: its claim is void.
+        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
         try:
-            # The broker redelivers only once the earlier consumer is gone: its claim is void.
-            redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+            # Side effects are keyed by the task id: a retry or a redelivery finds the first.
+            answer = handler(parsed, replace(where, request_id=self.request.id))
+        except TransientError as exc:
+            # Slack failed inside the handler (users.info, conversations.open, ...): retry the
+            # whole command like a failed reply; once retries run out it dead-letters.
+            if self.retries_exhausted:
+                apologize(self, target, parsed.lang, redelivered)
+            raise self.retry_later(exc) from exc
+        except TaskPredicate:  # a handler's own Retry/Reject/Ignore is Celery's business
+            raise
+        except Exception:
+            # A permanent failure dead-letters at once; the user still hears about it.
+            apologize(self, target, parsed.lang, redelivered)
+            raise
+        try:
             posted = replier.deliver(target, key=self.request.id, reply=answer,
                                      attempt=self.request.retries or 0, takeover=redelivered)
         except TransientError as exc:
             raise self.retry_later(exc) from exc
-        return {
-            "service": service.name,
-            "verb": parsed.verb,
-            "team": where.team,
-            "text": answer.text,
-            "data": answer.data,
-            "posted": posted,
-        }
+        result: dict[str, Any] = {"service": service.name, "verb": parsed.verb,
+                                  "team": where.team, "posted": posted}
+        if where.source == "api":
+            # Only an HTTP caller reads the result (GET /api/v1/tasks). A Slack command's
+            # answer is in Slack; its text (snippets of private messages) stays out of results.
+            result.update(text=answer.text, data=answer.data)
+        return result
 
     if handlers.on_heard is not None:
         on_heard = handlers.on_heard
@@ -158,7 +208,10 @@ def register_service(
         def heard(self: ServiceTask, message: dict[str, str]) -> None:
             """Take in one heard message (idempotent by team, channel and ts)."""
             self.guard_redelivery()
-            on_heard(HeardMessage.from_dict(message))
+            try:
+                on_heard(HeardMessage.from_dict(message))
+            except TransientError as exc:  # Slack failed inside the handler: retry it
+                raise self.retry_later(exc) from exc
 
     upkeep = handlers.maintenance
 

@@ -19,12 +19,13 @@ import routing
 from gateway import create_app
 from slacksim.fake_slack import FakeSlack
 from slacksim.signing import SlackSigner
-from tests.conftest import TEAM
+from tests.conftest import API_TOKEN, TEAM
 from tests.integration.broker import BeatProcess, Vhost, WorkerProcess
 from tests.integration.conftest import settings_for, worker_env
 from workers.agenda.store import AgendaStore
 
 LATE_SECONDS = 3
+LEASE_CHECK = 3  # seconds to watch for a failed batch coming back
 
 
 @dataclass
@@ -218,3 +219,68 @@ def test_each_user_gets_times_in_their_own_slack_timezone(
                                          datetime(2027, 3, 16, tzinfo=ZoneInfo("UTC"))))
     assert [o.astimezone(ZoneInfo("UTC")).hour for o in around_dst] == [14, 13]
     assert [o.hour for o in around_dst] == [9, 9]
+
+
+def test_an_add_retried_after_slack_failed_its_reply_adds_one_event(
+    rabbitmq: None, tmp_path: Path, signer: SlackSigner, fake_slack: FakeSlack
+) -> None:
+    with agenda_stack(tmp_path, fake_slack) as stack:
+        stack.start(workers=1, beats=0)
+        client = stack.app.test_client()
+        fake_slack.fail("response_url", 500)  # the first reply attempt: the task is retried
+        answer = _slash(client, signer, fake_slack, "add deploy review in 2 hours",
+                        user="URETRY")
+        assert len(fake_slack.calls_to("response_url!500")) == 1
+        (event,) = stack.store.owned(TEAM, "URETRY")
+        assert _event_id(answer) == event.id
+
+
+def _api_add(client: FlaskClient, text: str, channel: str) -> None:
+    response = client.post("/api/v1/commands/agenda", json={"text": text, "channel": channel},
+                           headers={"Authorization": f"Bearer {API_TOKEN}"})
+    assert response.status_code == 202, response.get_json()
+
+
+def test_http_reminders_only_reach_a_public_channel_the_bot_is_in(
+    rabbitmq: None, tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    with agenda_stack(tmp_path, fake_slack) as stack:
+        stack.start(workers=1, beats=1)
+        client = stack.app.test_client()
+        fake_slack.bot_channels.update({"CJOINED", "GSECRET"})
+        refused = ["CSTRANGER", "GSECRET", "DSOMEONE"]
+        for channel in [*refused, "CJOINED"]:
+            _api_add(client, f"add ping {channel} in 3 seconds", channel)
+        posts = fake_slack.wait_for(lambda: fake_slack.posted("CJOINED"), timeout=30)
+        assert len(posts) == 1 and "ping CJOINED" in posts[0]["text"]
+        asked = {c.params["channel"] for c in fake_slack.calls_to("conversations.info")}
+        assert asked == {*refused, "CJOINED"}
+        for channel in refused:
+            assert fake_slack.posted(channel) == []
+        (stored,) = stack.store.owned(TEAM, "api")  # the refused ones stored nothing
+        assert stored.channel == "CJOINED"
+
+
+def test_a_reminder_slack_refuses_is_paused_and_the_others_are_posted(
+    rabbitmq: None, tmp_path: Path, signer: SlackSigner, fake_slack: FakeSlack
+) -> None:
+    with agenda_stack(tmp_path, fake_slack) as stack:
+        stack.start(workers=1, beats=0)
+        client = stack.app.test_client()
+        users = ["UGONE", "UOK1", "UOK2"]
+        for user in users:
+            _slash(client, signer, fake_slack, f"remind me to stretch {user} in 3 seconds",
+                   user=user)
+        fake_slack.refusals["DGONE"] = "user_not_found"  # deactivated since
+        stack.start(workers=0, beats=1)
+        fake_slack.wait_for(lambda: fake_slack.posted("DOK1") and fake_slack.posted("DOK2"),
+                            timeout=30)
+        (gone,) = stack.store.owned(TEAM, "UGONE")
+        deadline = time.monotonic() + 10
+        while (stack.store.by_id(gone.id) or gone).paused_at is None:
+            assert time.monotonic() < deadline, "the refused reminder was not paused"
+            time.sleep(0.1)
+        time.sleep(LEASE_CHECK)  # a batch that kept failing would come back: it must not
+        assert stack.store.pending() == 0
+        assert len(fake_slack.calls_to("chat.postMessage!user_not_found")) == 2  # + notice
+        assert len(fake_slack.posted("DOK1")) == 1 and len(fake_slack.posted("DOK2")) == 1

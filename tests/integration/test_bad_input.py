@@ -145,6 +145,26 @@ def test_wrong_method_and_unknown_path_are_json(client: FlaskClient) -> None:
     _assert_json_error(client.get("/nowhere"), 404)
 
 
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("GET", "/slack/events", {"POST"}),
+    ("TRACE", "/api/v1/commands/search", {"POST"}),
+    ("DELETE", "/api/v1/tasks/00000000-0000-0000-0000-000000000000", {"GET", "HEAD"}),
+])
+def test_405_names_the_allowed_methods(client: FlaskClient, method: str, path: str,
+                                       allowed: set[str]) -> None:
+    response = client.open(path, method=method, headers=AUTH)
+    _assert_json_error(response, 405)
+    assert allowed <= {m.strip() for m in response.headers["Allow"].split(",")}
+    assert response.headers["Content-Type"] == "application/json"
+
+
+def test_unknown_lang_over_http_is_400(client: FlaskClient) -> None:
+    response = client.post("/api/v1/commands/search", json={"text": "x", "lang": "fr"},
+                           headers=AUTH)
+    _assert_json_error(response, 400)
+    assert "lang" in response.json["message"]
+
+
 def test_event_callback_without_event_id_is_400(client: FlaskClient, signer: SlackSigner) -> None:
     body = json.dumps({"type": "event_callback", "team_id": "T1", "event": {}}).encode()
     _assert_json_error(client.post("/slack/events", data=body,

@@ -1,6 +1,7 @@
 """Slack endpoints against the real broker: what is accepted is in the right queue, once."""
 
 import json
+from urllib.parse import urlencode
 
 from flask.testing import FlaskClient
 
@@ -100,3 +101,94 @@ def test_interactions_are_verified_and_acked(client: FlaskClient, signer: SlackS
     unsigned = client.post("/slack/interactions", data=body,
                            content_type="application/x-www-form-urlencoded")
     assert unsigned.status_code == 401
+
+
+def _signed_form(signer: SlackSigner, fields: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    body = urlencode(fields).encode()
+    return body, signer.headers(body, "application/x-www-form-urlencoded")
+
+
+def _command_fields(fake_slack: FakeSlack, **extra: str) -> dict[str, str]:
+    return {"team_id": "T0001", "channel_id": "C0001", "channel_name": "general",
+            "user_id": "U0001", "command": "/search", "text": "deploy",
+            "response_url": fake_slack.response_url(), **extra}
+
+
+def test_a_replayed_slash_command_is_answered_and_published_once(
+    client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, gateway_vhost: Vhost
+) -> None:
+    body, headers = signer.slash_command("/search", "deploy failed",
+                                         response_url=fake_slack.response_url())
+    first = client.post("/slack/commands", data=body, headers=headers)
+    replay = client.post("/slack/commands", data=body, headers=headers)
+    assert first.status_code == replay.status_code == 200
+    assert replay.json["response_type"] == "ephemeral"
+    assert "Already received" in replay.json["text"]
+    assert gateway_vhost.total_depth() == 1
+
+
+def test_the_same_trigger_id_in_another_team_is_another_command(
+    client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, gateway_vhost: Vhost
+) -> None:
+    for team in ("T0001", "T0002"):
+        body, headers = _signed_form(signer, _command_fields(fake_slack, team_id=team,
+                                                             trigger_id="trigger.same"))
+        assert "Already" not in client.post("/slack/commands", data=body,
+                                            headers=headers).json["text"]
+    assert gateway_vhost.total_depth() == 2
+
+
+def test_a_slash_command_without_trigger_id_is_still_published(
+    client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, gateway_vhost: Vhost
+) -> None:
+    for _ in range(2):
+        body, headers = _signed_form(signer, _command_fields(fake_slack))
+        assert client.post("/slack/commands", data=body, headers=headers).status_code == 200
+    assert gateway_vhost.total_depth() == 2
+
+
+def test_a_replayed_interaction_is_acked_as_a_duplicate(
+    client: FlaskClient, signer: SlackSigner, gateway_vhost: Vhost
+) -> None:
+    payload = {"type": "block_actions", "trigger_id": "trigger.i1", "team": {"id": "T0001"},
+               "actions": []}
+    body, headers = _signed_form(signer, {"payload": json.dumps(payload)})
+    first = client.post("/slack/interactions", data=body, headers=headers)
+    replay = client.post("/slack/interactions", data=body, headers=headers)
+    assert first.json == {"ok": True}
+    assert replay.status_code == 200 and replay.json == {"ok": True, "duplicate": True}
+    # No trigger id, no team: acked every time, nothing breaks.
+    body, headers = _signed_form(signer, {"payload": json.dumps({"type": "block_actions"})})
+    for _ in range(2):
+        assert client.post("/slack/interactions", data=body, headers=headers).json == {
+            "ok": True}
+    assert gateway_vhost.total_depth() == 0
+
+
+def test_an_unknown_slash_command_is_quoted_escaped(
+    client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, gateway_vhost: Vhost
+) -> None:
+    body, headers = _signed_form(signer, _command_fields(fake_slack,
+                                                         command="/<!channel>&<@U1>"))
+    text = client.post("/slack/commands", data=body, headers=headers).json["text"]
+    assert "`/&lt;!channel&gt;&amp;&lt;@U1&gt;`" in text
+    assert "<!channel>" not in text and "<@U1>" not in text
+    assert gateway_vhost.total_depth() == 0
+
+
+def test_a_slash_command_with_a_response_url_outside_slack_is_400_and_not_published(
+    client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, gateway_vhost: Vhost
+) -> None:
+    for url in ("https://evil.example/commands/T1/1/x",
+                "https://hooks.slack.com.evil.example/commands/T1/1/x",
+                "http://hooks.slack.com/commands/T1/1/x",
+                fake_slack.base_url.replace("127.0.0.1", "localhost") + "/response/1"):
+        body, headers = _signed_form(signer, _command_fields(fake_slack, response_url=url))
+        response = client.post("/slack/commands", data=body, headers=headers)
+        assert response.status_code == 400, url
+        assert response.json["error"] == "bad_request"
+        assert "response_url" in response.json["message"]
+    body, headers = _signed_form(signer, _command_fields(
+        fake_slack, response_url="https://hooks.slack.com/commands/T0001/1/x"))
+    assert client.post("/slack/commands", data=body, headers=headers).status_code == 200
+    assert gateway_vhost.total_depth() == 1

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
+import mrkdwn
 from slacksim.fake_slack import FakeSlack
 from slacksim.signing import SlackSigner, message_event, next_ts
 from tests.conftest import API_TOKEN, OTHER_API_TOKEN, TEAM
@@ -85,7 +86,7 @@ def test_redelivered_heard_message_is_indexed_once(
     event = message_event("quokka sighting near the office", channel="C0S2")
     for _ in range(3):  # three deliveries of the same message (new event ids: not deduplicated)
         hear(stack_client, signer, event)
-    answer = search_until(lambda a: "quokka" in a, stack_client, signer, fake_slack,
+    answer = search_until(lambda a: "sighting" in a, stack_client, signer, fake_slack,
                           "quokka", "C0S2")
     assert answer.count("• ") == 1
 
@@ -95,7 +96,7 @@ def test_private_channels_are_searchable_only_from_inside(
 ) -> None:
     hear(stack_client, signer, message_event("platypus budget numbers", channel="G0PRIV",
                                              channel_type="group"))
-    inside = search_until(lambda a: "platypus" in a, stack_client, signer, fake_slack,
+    inside = search_until(lambda a: "budget" in a, stack_client, signer, fake_slack,
                           "platypus", "G0PRIV")
     assert "budget" in inside
     outside = search(stack_client, signer, fake_slack, "platypus", "C0OUT")
@@ -107,7 +108,7 @@ def test_http_callers_never_see_private_channels_even_when_naming_one(
 ) -> None:
     hear(stack_client, signer, message_event("echidna salary table", channel="G0HR",
                                              channel_type="group"))
-    search_until(lambda a: "echidna" in a, stack_client, signer, fake_slack, "echidna", "G0HR")
+    search_until(lambda a: "salary" in a, stack_client, signer, fake_slack, "echidna", "G0HR")
     accepted = stack_client.post("/api/v1/commands/search",
                                  json={"text": "echidna", "channel": "G0HR"},
                                  headers={"Authorization": f"Bearer {API_TOKEN}"})
@@ -215,3 +216,121 @@ def test_two_search_workers_index_into_one_file_without_losing_anything(
         assert "database is locked" not in stack.workers["search"].log()
     finally:
         second.stop()
+
+
+def test_nothing_echoed_can_ping_or_link(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack,
+    tmp_path: Path,
+) -> None:
+    # A real @channel in a message (Slack sends the markup), and one typed as text.
+    hear(stack_client, signer, message_event("manatee alert <!channel> look", channel="C0PING"))
+    hear(stack_client, signer, message_event("manatee &lt;!here&gt; typed", channel="C0PING"))
+    wait_indexed(stack, "manatee", "C0PING", 2)
+    (tmp_path / "kb.json").write_text(json.dumps([
+        {"id": "1", "title": "Manatee <!channel> rules", "url": "https://kb.example/a|<!here>",
+         "description": "the manatee handbook"}]))
+    result = subprocess.run(
+        [sys.executable, "-m", "estafeta_cli", "import-kb", str(tmp_path), "--team", TEAM,
+         "--name", "pings"],
+        cwd=ROOT, env={**stack.env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+        timeout=60)
+    assert result.returncode == 0, result.stderr
+    answer = search_until(lambda a: a.count("• ") == 3, stack_client, signer, fake_slack,
+                          "manatee", "C0PING")
+    assert answer.count("• ") == 3, answer
+    echoed = search(stack_client, signer, fake_slack, "manatee <!channel>", "C0PING")
+    for text in (answer, echoed):
+        for markup in ("<!channel>", "<!here>", "<https://kb.example"):
+            assert markup not in text, text
+    assert "“manatee &lt;!channel&gt;”" in echoed
+    assert "*Manatee &lt;!channel&gt; rules*" in answer
+    assert "&lt;!here&gt; typed" in answer
+    nothing = search(stack_client, signer, fake_slack, "<!everyone> zzzqqq", "C0PING")
+    assert "&lt;!everyone&gt;" in nothing and "<!everyone>" not in nothing
+
+
+def test_plain_channel_and_people_names_are_resolved(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack
+) -> None:
+    fake_slack.channel_names.update({"C0DUGONG": "dugongs", "C0OTHER": "random"})
+    fake_slack.users.update({"U0DANA": {"name": "dana", "profile": {"display_name": "Dana"}}})
+    for channel, user in [("C0DUGONG", "U0DANA"), ("C0DUGONG", "U0ZED"), ("C0OTHER", "U0DANA")]:
+        hear(stack_client, signer, message_event(f"dugong count by {user}", channel=channel,
+                                                 user=user))
+    wait_indexed(stack, "dugong", "C0DUGONG", 3)
+    for plain, escaped, count in [
+        ("dugong in:#dugongs", "dugong in:<#C0DUGONG|dugongs>", 2),
+        ("dugong from:@dana", "dugong from:<@U0DANA|dana>", 2),
+        ("dugong from:Dana in:dugongs", "dugong from:<@U0DANA> in:<#C0DUGONG>", 1),
+    ]:
+        by_name = search(stack_client, signer, fake_slack, plain, "C0DUGONG")
+        by_id = search(stack_client, signer, fake_slack, escaped, "C0DUGONG")
+        assert by_name.count("• ") == count, by_name
+        assert by_name.replace(plain, mrkdwn.escape(escaped)) == by_id
+    unknown = search(stack_client, signer, fake_slack, "dugong in:#nosuchplace", "C0DUGONG")
+    assert unknown.startswith("I don't know a channel called #nosuchplace.")
+    assert search(stack_client, signer, fake_slack, "dugong from:@nobody",
+                  "C0DUGONG").startswith("I don't know anyone called @nobody.")
+    # Cached in the service's file: asked once per kind, whatever the number of searches.
+    assert len(fake_slack.calls_to("conversations.list")) == 1
+    assert len(fake_slack.calls_to("users.list")) == 1
+
+
+def test_a_retried_reindex_starts_one_backfill(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack
+) -> None:
+    base = time.time() - 600
+    fake_slack.history["C0ONCE"] = [
+        {"type": "message", "user": "U0H1", "ts": f"{base + i:.6f}", "text": f"tapir {i}"}
+        for i in range(9, -1, -1)]
+    # The reply fails once after the handler started the backfill: the task runs again.
+    fake_slack.fail("response_url", 429, retry_after=1)
+    url = fake_slack.response_url()
+    body, headers = signer.slash_command("/search", "reindex <#C0ONCE|once>",
+                                         response_url=url, channel="C0ONCE")
+    assert stack_client.post("/slack/commands", data=body, headers=headers).status_code == 200
+    (reply,) = fake_slack.wait_for(lambda: fake_slack.responses(url), timeout=30)
+    assert "Reading the history of <#C0ONCE>" in reply["text"]
+    assert len(fake_slack.calls_to("response_url!429")) == 1
+    fake_slack.wait_for(lambda: [p for p in fake_slack.posted("C0ONCE")
+                                 if "Re-indexed" in p["text"]], timeout=60)
+    time.sleep(2)  # a second backfill, if any, would have posted its summary by now
+    summaries = [p for p in fake_slack.posted("C0ONCE") if "Re-indexed" in p["text"]]
+    assert len(summaries) == 1
+    history = [c for c in fake_slack.calls_to("conversations.history")
+               if not c.params.get("oldest")]
+    assert len(history) == 1
+
+
+def test_a_refused_backfill_tells_the_user(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack
+) -> None:
+    # A channel Slack does not know (no history in the fake): told where it was asked.
+    body, headers = signer.slash_command("/search", "reindex <#C0GONE|gone>",
+                                         response_url=fake_slack.response_url(),
+                                         channel="C0ASKED")
+    assert stack_client.post("/slack/commands", data=body, headers=headers).status_code == 200
+    (notice,) = fake_slack.wait_for(lambda: fake_slack.posted("C0ASKED"), timeout=30)
+    assert notice["text"].startswith("I could not re-index <#C0GONE>:")
+    assert "does not know that channel" in notice["text"]
+
+    # The bot is not in the channel it was asked from, so it cannot post there: by DM.
+    fake_slack.refusals["C0NOTIN"] = "not_in_channel"
+    body, headers = signer.slash_command("/search", "reindex", user="U0ASKER",
+                                         response_url=fake_slack.response_url(),
+                                         channel="C0NOTIN")
+    assert stack_client.post("/slack/commands", data=body, headers=headers).status_code == 200
+    (direct,) = fake_slack.wait_for(lambda: fake_slack.posted("D0ASKER"), timeout=30)
+    assert direct["text"].startswith("I could not re-index <#C0NOTIN>:")
+
+    # Slack keeps failing: once the retries are exhausted, the user hears about it too.
+    fake_slack.history["C0FLAKYH"] = []
+    fake_slack.fail("conversations.history", 429, retry_after=0, times=1000)
+    body, headers = signer.slash_command("/search", "reindex", channel="C0FLAKYH",
+                                         response_url=fake_slack.response_url())
+    assert stack_client.post("/slack/commands", data=body, headers=headers).status_code == 200
+    (failed,) = fake_slack.wait_for(lambda: fake_slack.posted("C0FLAKYH"), timeout=60)
+    assert "Slack kept failing" in failed["text"]
+    time.sleep(1)
+    assert len(fake_slack.posted("C0FLAKYH")) == 1
+    assert len(fake_slack.posted("C0ASKED")) == 1

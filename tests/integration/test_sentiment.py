@@ -93,3 +93,30 @@ def test_an_alert_fires_once_when_a_channel_turns_sour(
     _wait_scored(stack_client, "C0SOUR", 32)
     alerts = fake_slack.posted("C0SOUR")
     assert len(alerts) == 1 and "dropped" in alerts[0]["text"], json.dumps(alerts)
+
+
+def test_a_usage_reply_quotes_a_broadcast_inert(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack
+) -> None:
+    # `30d` makes it a summary request, so the worker (not the gateway) reads `<!channel>`.
+    url = fake_slack.response_url()
+    body, headers = signer.slash_command("/mood", "30d <!channel>", response_url=url,
+                                         channel="C0ESC")
+    assert stack_client.post("/slack/commands", data=body, headers=headers).status_code == 200
+    (answer,) = fake_slack.wait_for(lambda: fake_slack.responses(url), timeout=20)
+    assert "<!channel>" not in answer["text"] and "`&lt;!channel&gt;`" in answer["text"]
+
+
+def test_a_hostile_40000_character_message_is_scored_like_any_other(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner
+) -> None:
+    hostile = "Awful, terrible day " + "&" + "amp;" * 5_000 + "lt;" + "<" * 10_000 + (
+        "&lt;#C1|" * 800 + "x" + "&gt;" * 800) + ":a::a:" * 1_000
+    assert len(hostile) >= 40_000
+    started = time.monotonic()
+    _hear(stack_client, signer, hostile, "C0HOSTILE")
+    _hear(stack_client, signer, "Thanks, great work!", "C0HOSTILE")
+    data = _wait_scored(stack_client, "C0HOSTILE", 2)
+    # Both scored (the hostile one negative), without the worker stalling on it.
+    assert data["messages"] == 2 and data["negative_share"] == 0.5
+    assert time.monotonic() - started < 15

@@ -1,3 +1,8 @@
+from pathlib import Path
+
+from celery import Celery
+from celery.beat import Scheduler
+
 import routing
 from workers.beat import app
 
@@ -25,3 +30,25 @@ def test_beat_looks_for_due_reminders_every_second_at_the_highest_priority() -> 
     assert entry["options"]["priority"] == max(routing.Priority)
     assert entry["options"]["expires"] >= entry["schedule"]
     assert _queue(entry["task"]) == routing.AGENDA.command_queue.name
+
+
+def test_beat_schedules_the_result_cleanup_on_its_service_queue_at_bulk_priority(
+    tmp_path: Path,
+) -> None:
+
+    entry = app.conf.beat_schedule[routing.BACKEND_CLEANUP_TASK]
+    assert entry["task"] == routing.BACKEND_CLEANUP_TASK
+    assert entry["options"]["priority"] == routing.Priority.BULK
+    assert _queue(entry["task"]) == routing.RESULT_CLEANUP_SERVICE.command_queue.name
+    assert app.conf.result_expires
+    # What beat itself runs (on a SQLAlchemy backend, which cannot expire results itself):
+    # this one entry for the cleanup, not also Celery's default one.
+    beat = Celery(set_as_current=False)
+    beat.conf.update(app.conf.changes)
+    beat.conf.result_backend = f"db+sqlite:///{tmp_path / 'results.sqlite'}"
+    assert not beat.backend.supports_autoexpire
+    scheduler = Scheduler(beat, lazy=True)
+    scheduler.setup_schedule()
+    cleanups = [e for e in scheduler.schedule.values() if e.task == routing.BACKEND_CLEANUP_TASK]
+    assert len(cleanups) == 1
+    assert cleanups[0].options["priority"] == routing.Priority.BULK

@@ -1,6 +1,7 @@
 import pytest
 
 import grammar
+import mrkdwn
 from grammar import Command, UsageError
 
 
@@ -72,3 +73,40 @@ def test_command_round_trips_through_json_form() -> None:
 def test_help_texts_exist_in_both_languages() -> None:
     for service in (None, "search", "agenda", "sentiment"):
         assert grammar.help_text(service, "en") != grammar.help_text(service, "es")
+
+
+# Usage replies quote what the user typed: inert, never a ping or a link -------------------
+
+# `<@U1>` alone is a `/mood` argument (whose mood), so it is tried glued to a word.
+PINGS = ["<!channel>", "<!here>", "<!everyone>", "<!subteam^S1|@team>", "hi<@U1>",
+         "<https://evil.example|label>"]
+
+
+@pytest.mark.parametrize("typed", PINGS)
+def test_a_usage_reply_quotes_the_users_word_escaped(typed: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("sentiment", f"{typed} tomorrow")
+    assert typed not in caught.value.usage and "<" not in caught.value.reason
+    assert f"`{mrkdwn.escape(typed[:40])}`" in caught.value.usage
+
+
+def test_an_unknown_service_is_quoted_escaped() -> None:
+    with pytest.raises(UsageError) as caught:
+        grammar.parse("<!channel>", "x")
+    assert "<!channel>" not in caught.value.usage
+    assert "&lt;!channel&gt;" in caught.value.reason
+
+
+@pytest.mark.parametrize("typed", PINGS)
+def test_a_mention_usage_reply_carries_the_escaped_word(typed: str) -> None:
+    command = grammar.parse_mention(f"<@U1> mood {typed}")
+    assert command.verb == "help"
+    assert typed not in command.args and mrkdwn.escape(typed) in command.args
+
+
+@pytest.mark.parametrize("text", ["help <!channel>", "ayuda <@U1> hola", "help x"])
+def test_help_takes_no_arguments_so_nothing_after_it_is_echoed(text: str) -> None:
+    # The help handler prints `args` above the help as a usage reason: only the grammar's own.
+    for service in ("search", "agenda", "sentiment"):
+        assert grammar.parse(service, text).args == ""
+    assert grammar.parse_mention(f"<@U1> agenda {text}").args == ""

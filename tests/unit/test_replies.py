@@ -8,7 +8,15 @@ from slack_sdk.errors import SlackApiError
 from payloads import ReplyTarget
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
-from workers.replies import Ledger, Reply, SlackReplier, TransientError
+from workers.replies import (
+    Ledger,
+    RefusedResponseUrl,
+    Reply,
+    SlackReplier,
+    TransientError,
+    redacted_url,
+    response_url_allowed,
+)
 
 
 @pytest.fixture
@@ -106,3 +114,65 @@ def test_concurrent_duplicate_waits_instead_of_posting(
         replier.deliver(THREAD, "dup", Reply("x"))
     assert caught.value.retry_after == 5
     assert fake_slack.posted("C1") == []
+
+
+SLACK_API = "https://slack.com/api/"
+
+
+@pytest.mark.parametrize("url", [
+    "https://hooks.slack.com/commands/T1/123/abc",
+    "https://HOOKS.slack.com:443/actions/T1/1/x",
+])
+def test_slacks_response_urls_are_allowed(url: str) -> None:
+    assert response_url_allowed(url, SLACK_API)
+
+
+@pytest.mark.parametrize("url", [
+    "http://hooks.slack.com/commands/T1/123/abc",  # not TLS
+    "https://hooks.slack.com.evil.example/commands/x",
+    "https://evil.example/hooks.slack.com/commands",
+    "https://hooks.slack.com@evil.example/commands",
+    "https://user:pw@hooks.slack.com/commands",
+    "https://hooks.slack.com:8443/commands",
+    "https://hooks.slack.com:notaport/commands",
+    "https://hooks.slack.com",  # no path
+    "https://hooks.slack.com/comm ands",
+    "https://hooks.slack.com/\u00e9",
+    "javascript:alert(1)",
+    "file:///etc/passwd",
+    "http://127.0.0.1:8089/response/1",  # loopback, but not where SLACK_API_URL points
+    "",
+])
+def test_anything_else_is_refused(url: str) -> None:
+    assert not response_url_allowed(url, SLACK_API)
+
+
+def test_the_simulators_host_is_allowed_only_when_slack_api_url_points_there() -> None:
+    simulator = "http://127.0.0.1:8089/api/"
+    assert response_url_allowed("http://127.0.0.1:8089/response/7", simulator)
+    assert not response_url_allowed("http://127.0.0.1:8090/response/7", simulator)
+    assert not response_url_allowed("https://127.0.0.1:8089/response/7", simulator)
+    assert not response_url_allowed("http://localhost:8089/response/7", simulator)
+
+
+def test_a_refused_response_url_is_not_posted_to_and_not_logged(
+    tmp_path: Path, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A worker talking to real Slack, handed a URL of a server that does listen: the fake.
+    replier = SlackReplier(SLACK_API, BOT_TOKEN, Ledger(tmp_path / "svc.sqlite"))
+    url = fake_slack.response_url() + "/secret-path-token"
+    target = ReplyTarget(kind="response_url", url=url)
+    with caplog.at_level("INFO"), pytest.raises(RefusedResponseUrl) as refused:
+        replier.deliver(target, "key-refused", Reply("private answer"))
+    assert fake_slack.calls == []
+    assert replier.ledger.state("key-refused") is None  # nothing claimed: nothing to undo
+    assert "secret-path-token" not in str(refused.value)
+    assert "secret-path-token" not in caplog.text
+    assert "http://127.0.0.1/…" in caplog.text  # the operator still sees where it pointed
+    # A permanent error: Celery fails the task and the queue dead-letters the message.
+    assert not isinstance(refused.value, TransientError)
+
+
+def test_redacted_url_keeps_only_scheme_and_host() -> None:
+    assert redacted_url("https://hooks.slack.com/commands/T1/2/secret") == (
+        "https://hooks.slack.com/…")

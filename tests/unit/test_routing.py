@@ -47,3 +47,19 @@ def test_queue_names_are_unique_and_map_back_to_their_service() -> None:
     for service in routing.SERVICES.values():
         for queue in service.all_queues:
             assert routing.service_of_queue(queue.name) is service
+
+
+def test_result_cleanup_is_routed_to_one_services_command_queue() -> None:
+    from celery import Celery
+
+    # Without this route the cleanup could not be sent at all: queues are never created on
+    # demand, and no `<service>.*` pattern matches `celery.backend_cleanup`.
+    router = Celery(set_as_current=False)
+    router.conf.task_routes = routing.task_routes()
+    router.conf.task_queues = routing.all_queues()
+    router.conf.task_create_missing_queues = False
+    route = router.amqp.router.route({}, routing.BACKEND_CLEANUP_TASK)
+    service = routing.RESULT_CLEANUP_SERVICE
+    assert route["queue"].name == service.command_queue.name
+    assert route["routing_key"] == service.routing_key
+    assert route["exchange"] == routing.COMMANDS.name

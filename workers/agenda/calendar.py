@@ -1,7 +1,9 @@
 """iCalendar and JSON: exporting a user's events, importing a channel's agenda.
 
 Imported events are plain JSON dicts on the wire (`ImportedEvent.as_dict`), so that the
-command-line tool parses files where they are and the bulk task carries no file.
+command-line tool parses files where they are and the bulk task carries no file. Their rules
+come from files nobody checked: `ImportedEvent.problem` refuses one that cannot be read or
+repeats more often than `when.MIN_REPEAT`, for that event alone.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 
 from workers.agenda.store import Event, NewEvent
-from workers.agenda.when import DEFAULT_HOUR, When
+from workers.agenda.when import DEFAULT_HOUR, RuleError, When, check_rule, normalize_rule
 
 PRODID = "-//Estafeta//agenda//EN"
 EVENT_LENGTH = timedelta(minutes=30)  # an event has a start only; calendars want an end
@@ -66,6 +68,17 @@ class ImportedEvent:
         """The JSON form carried by the import task."""
         return asdict(self)
 
+    def problem(self) -> str | None:
+        """Why this event cannot be imported (its rule), or None."""
+        if self.rrule is None:
+            return None
+        start = datetime.fromisoformat(self.start_local).replace(tzinfo=ZoneInfo(self.tz))
+        try:
+            check_rule(self.rrule, start)
+        except RuleError as exc:
+            return f"RRULE refused: {exc}"
+        return None
+
     def to_new_event(self, team: str, channel: str, remind: bool, public: bool,
                      lang: str = "en") -> NewEvent:
         """The store's form, in the agenda of `channel`."""
@@ -80,7 +93,7 @@ class ImportedEvent:
         """Rebuild and check the JSON form (raises `ValueError`/`KeyError` when malformed)."""
         event = cls(title=str(data["title"]).strip(), start_local=str(data["start_local"]),
                     tz=_zone(str(data["tz"])), time_given=bool(data["time_given"]),
-                    rrule=str(data["rrule"]) if data.get("rrule") else None,
+                    rrule=normalize_rule(str(data["rrule"])) if data.get("rrule") else None,
                     uid=str(data["uid"]))
         datetime.fromisoformat(event.start_local)
         if not event.title:
@@ -125,7 +138,7 @@ def read_ics(content: bytes, default_tz: str) -> Iterator[ImportedEvent]:
         rule = item.get("rrule")
         yield ImportedEvent(
             title=title, start_local=start_local, tz=tz, time_given=time_given,
-            rrule=rule.to_ical().decode() if rule is not None else None,
+            rrule=normalize_rule(rule.to_ical().decode()) if rule is not None else None,
             uid=str(item.get("uid") or f"ics-{index}-{start_local}-{title}")[:200],
         )
 
@@ -153,7 +166,8 @@ def read_json(content: bytes, default_tz: str) -> Iterator[ImportedEvent]:
         start_local, tz, time_given = _local(value, tz)
         yield ImportedEvent(
             title=str(item["title"]).strip(), start_local=start_local, tz=tz,
-            time_given=time_given, rrule=str(item["rrule"]) if item.get("rrule") else None,
+            time_given=time_given,
+            rrule=normalize_rule(str(item["rrule"])) if item.get("rrule") else None,
             uid=str(item.get("uid") or item.get("id") or f"json-{index}-{raw}-{item['title']}"
                     )[:200],
         )

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from slack_sdk.errors import SlackApiError
+
 from grammar import Command, fold
+from mrkdwn import escape
 from payloads import Context
 from workers.agenda import texts
 from workers.agenda.calendar import to_ics
@@ -88,11 +91,58 @@ class Agenda:
         info = self.replier.call("conversations_info", channel=event.channel).get("channel")
         return bool(info) and (info or {}).get("creator") == context.user
 
+    def api_channel_refusal(self, channel: str) -> str:
+        """Why an HTTP caller may not have reminders posted in `channel` ('' if it may).
+
+        Nothing vouches for a channel named in an HTTP request, so the bot only posts where
+        anyone may read anyway: a public, unarchived channel it is a member of, as Slack
+        describes it with the bot's own token (its own workspace).
+        """
+        if not texts.is_conversation_id(channel):
+            return "not_a_channel"
+        try:
+            info = self.replier.call("conversations_info", channel=channel).get("channel")
+        except SlackApiError as exc:  # channel_not_found and the like; transient errors retry
+            return str(exc.response.get("error") or "channel_not_found")
+        info = info if isinstance(info, dict) else {}
+        if (not info.get("is_channel") or info.get("is_private") or info.get("is_im")
+                or info.get("is_mpim") or info.get("is_archived")):
+            return "not_a_public_channel"
+        if not info.get("is_member"):
+            return "not_in_channel"
+        return ""
+
+    def conversation_kind(self, context: Context) -> str:
+        """channel, group, im or mpim: where a Slack request came from. A slash command says
+        so; an `app_mention` event does not, so Slack is asked (`conversations.info`)."""
+        if context.channel_type or context.source not in {"slash", "mention"} or (
+                not context.channel):
+            return context.channel_type
+        try:
+            info = self.replier.call("conversations_info", channel=context.channel).get("channel")
+        except SlackApiError:
+            return ""  # unknown: the reminder goes to the user's DM, as for any doubt
+        info = info if isinstance(info, dict) else {}
+        if info.get("is_im"):
+            return "im"
+        if info.get("is_mpim"):
+            return "mpim"
+        return "group" if info.get("is_private") else "channel"
+
     # -- commands ------------------------------------------------------------------------
 
     def add(self, command: Command, context: Context, personal: bool = False) -> Reply:
-        """Add an event; `personal` (remind me / recuérdame) sends its reminder by DM."""
+        """Add an event; `personal` (remind me / recuérdame) sends its reminder by DM.
+
+        Keyed by `context.request_id`: a re-run of the same request answers with the event
+        it added the first time, and adds nothing.
+        """
         lang = command.lang
+        done = self.store.request(context.team, context.request_id)
+        if done is not None and done[0] == "add" and done[1] is not None:
+            first = self.store.get(context.team, done[1])
+            if first is not None:
+                return self._added(first)
         if not command.args.strip():
             return Reply(texts.get(lang, "add_usage"), {"error": "empty"})
         person = self.person(context)
@@ -103,23 +153,42 @@ class Agenda:
             # Answer in the language the phrase was written in, whatever the verb's language.
             return Reply(unclear.question(unclear.lang or lang), {"error": unclear.reason})
         lang = parsed.lang
+        kind = "" if personal else self.conversation_kind(context)
         in_channel = (not personal and context.source != "api" and bool(context.channel)
-                      and context.channel_type in {"channel", "group"})
+                      and kind in {"channel", "group"})
         api_channel = context.source == "api" and bool(context.channel) and not personal
+        if api_channel:
+            refusal = self.api_channel_refusal(context.channel)
+            if refusal:
+                return Reply(texts.get(lang, "channel_refused").format(
+                    channel=escape(context.channel)),
+                    {"error": "channel_not_allowed", "reason": refusal})
         if in_channel or api_channel:
-            channel, notify, where = context.channel, context.channel, "channel"
+            channel, notify = context.channel, context.channel
         elif context.source == "api":
-            channel, notify, where = "", "", "none"
+            channel, notify = "", ""
         else:
-            channel, notify, where = "", self.replier.open_direct(context.user), "dm"
+            channel, notify = "", self.replier.open_direct(context.user)
         event = self.store.add(NewEvent(
             team=context.team, channel=channel, owner=context.user, title=parsed.what,
             when=parsed.when, lang=lang, notify=notify,
-            public=api_channel or context.channel_type == "channel",
-        ))
-        when_text = describe(parsed.when, lang)
-        text = texts.get(lang, "added").format(id=event.id, title=event.title, when=when_text)
-        text += " " + texts.get(lang, f"notify_{where}").format(channel=channel)
+            public=api_channel or kind == "channel",
+        ), request_key=context.request_id)
+        return self._added(event)
+
+    @staticmethod
+    def _added(event: Event) -> Reply:
+        """The answer to an `add`, from the event as stored (a re-run answers the same)."""
+        lang = event.lang
+        if event.notify and event.notify == event.channel:
+            where = "channel"
+        else:
+            where = "dm" if event.notify else "none"
+        when_text = describe(event.when, lang)
+        text = texts.get(lang, "added").format(id=event.id, title=escape(event.title),
+                                               when=when_text)
+        text += " " + texts.get(lang, f"notify_{where}").format(
+            channel=texts.channel_link(event.channel))
         return Reply(text, {"event": _event_data(event), "when": when_text,
                             "notify": where})
 
@@ -147,11 +216,14 @@ class Agenda:
         if not found:
             return Reply(texts.get(command.lang, "list_none").format(heading=heading),
                          {"window": window, "occurrences": []})
-        lines = [self._line(o, person, command.lang) for o in found[:LIST_LIMIT]]
+        shown = found[:LIST_LIMIT]
+        lines = [self._line(o, person, command.lang) for o in shown]
         if len(found) > LIST_LIMIT:
+            # Each event gave at most LIST_LIMIT + 1 occurrences: the count is a lower bound.
             lines.append(texts.get(command.lang, "more").format(count=len(found) - LIST_LIMIT))
         return Reply(f"*{heading}*\n" + "\n".join(lines), {
-            "window": window, "occurrences": [_occurrence_data(o) for o in found]})
+            "window": window, "occurrences": [_occurrence_data(o) for o in shown],
+            "more": len(found) > LIST_LIMIT})
 
     def next_event(self, command: Command, context: Context) -> Reply:
         """The next thing on the caller's agenda."""
@@ -175,15 +247,21 @@ class Agenda:
         events = self._visible(context, now, words)
         upcoming = self._upcoming(events, now)
         if not upcoming:
-            return Reply(texts.get(command.lang, "search_none").format(text=words),
+            return Reply(texts.get(command.lang, "search_none").format(text=escape(words)),
                          {"occurrences": []})
         lines = [self._line(o, person, command.lang) for o in upcoming[:LIST_LIMIT]]
-        return Reply(texts.get(command.lang, "search").format(text=words) + "\n"
+        return Reply(texts.get(command.lang, "search").format(text=escape(words)) + "\n"
                      + "\n".join(lines), {"occurrences": [_occurrence_data(o)
                                                           for o in upcoming]})
 
     def cancel(self, command: Command, context: Context) -> Reply:
-        """Cancel an event by id: its owner, a workspace admin or the channel's creator."""
+        """Cancel an event by id: its owner, a workspace admin or the channel's creator (a
+        re-run of the same request answers as the first run did)."""
+        done = self.store.request(context.team, context.request_id)
+        if done is not None and done[0] == "cancel" and done[1] is not None:
+            first = self.store.get(context.team, done[1])
+            if first is not None:
+                return self._cancelled(first, command.lang)
         match = _ID.match(command.args.strip())
         if match is None:
             return Reply(texts.get(command.lang, "cancel_usage"), {"error": "usage"})
@@ -198,10 +276,14 @@ class Agenda:
         if not self.may_cancel(event, context, self.person(context)):
             return Reply(texts.get(command.lang, "cancel_denied").format(id=event_id),
                          {"error": "forbidden"})
-        self.store.cancel(context.team, event_id)
-        return Reply(texts.get(command.lang, "cancelled").format(id=event_id,
-                                                                 title=event.title),
-                     {"cancelled": event_id})
+        self.store.cancel(context.team, event_id, request_key=context.request_id)
+        return self._cancelled(event, command.lang)
+
+    @staticmethod
+    def _cancelled(event: Event, lang: str) -> Reply:
+        return Reply(texts.get(lang, "cancelled").format(id=event.id,
+                                                         title=escape(event.title)),
+                     {"cancelled": event.id})
 
     def export(self, command: Command, context: Context) -> Reply:
         """The caller's events as an iCalendar file, uploaded to their DM."""
@@ -227,8 +309,10 @@ class Agenda:
                      ) -> list[Occurrence]:
         events = self.store.visible(context.team, context.user, context.channel,
                                     context.inside, until.timestamp())
+        # Past LIST_LIMIT + 1 starts an event cannot change what is shown (only that there is
+        # more): an "every 5 minutes" event costs a listing no more than a weekly one.
         found = [Occurrence(start, event) for event in events
-                 for start in event.occurrences(since, until)]
+                 for start in event.occurrences(since, until, limit=LIST_LIMIT + 1)]
         return sorted(found, key=lambda o: (o.start.timestamp(), o.event.id))
 
     @staticmethod
@@ -249,9 +333,9 @@ class Agenda:
         event = occurrence.event
         clock = local.strftime("%H:%M") if event.time_given else texts.get(lang, "all_day")
         repeat = " :repeat:" if event.rrule else ""
-        where = f" <#{event.channel}>" if event.channel else ""
+        where = f" {texts.channel_link(event.channel)}" if event.channel else ""
         day = texts.weekday(lang, local.weekday())
-        return (f"`#{event.id}` {day} {local:%Y-%m-%d} {clock} – *{event.title}*"
+        return (f"`#{event.id}` {day} {local:%Y-%m-%d} {clock} – *{escape(event.title)}*"
                 f"{repeat}{where}")
 
     def handlers(self) -> dict[str, CommandHandler]:

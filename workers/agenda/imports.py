@@ -23,15 +23,33 @@ def register_import(app: Celery, base: type[ServiceTask], store: AgendaStore) ->
     @app.task(name=IMPORT_TASK, bind=True, base=base, shared=False)
     def import_events(self: ServiceTask, team: str, channel: str, events: list[dict[str, Any]],
                       remind: bool = False, public: bool = True) -> dict[str, Any]:
-        """Store a chunk of imported events in `channel`'s agenda (idempotent by uid)."""
+        """Store a chunk of imported events in `channel`'s agenda (idempotent by uid, and by
+        task id: a re-run stores nothing again); events whose rule is refused are listed."""
         self.guard_redelivery()
         try:
             parsed = [ImportedEvent.from_dict(item) for item in events]
         except (KeyError, TypeError, ValueError) as exc:
             # A malformed chunk will not get better: dead-letter it for an operator to see.
             raise Reject(f"malformed agenda import: {exc}", requeue=False) from exc
+        accepted, refused = check_imported(parsed)
         stored = store.upsert_imported(
-            (event.to_new_event(team, channel, remind, public) for event in parsed),
-            remind=remind)
-        log.info("imported %d event(s) into the agenda of %s/%s", stored, team, channel)
-        return {"team": team, "channel": channel, "imported": stored}
+            (event.to_new_event(team, channel, remind, public) for event in accepted),
+            remind=remind, request_key=self.request.id or "", team=team)
+        log.info("imported %d event(s) into the agenda of %s/%s (%d refused)", stored, team,
+                 channel, len(refused))
+        return {"team": team, "channel": channel, "imported": stored, "refused": refused}
+
+
+def check_imported(events: list[ImportedEvent]
+                   ) -> tuple[list[ImportedEvent], list[dict[str, str]]]:
+    """The events that may be imported, and the others with the reason for each."""
+    accepted: list[ImportedEvent] = []
+    refused: list[dict[str, str]] = []
+    for event in events:
+        problem = event.problem()
+        if problem is None:
+            accepted.append(event)
+        else:
+            log.warning("agenda import: an event was refused: %s", problem)
+            refused.append({"uid": event.uid, "error": problem})
+    return accepted, refused

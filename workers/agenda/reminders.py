@@ -6,6 +6,11 @@ schedule lives in the database: beat sends `agenda.scan` every few seconds, the 
 is due through the store's lease and fans it out as `agenda.deliver` tasks at the system's
 highest priority. A reminder is posted under a ledger key per occurrence, so a second beat, a
 second worker, a redelivery or an expired lease never posts it twice.
+
+Slack's answers decide what happens to a batch: a transient failure retries it (what was posted
+is skipped by its key); a permanent refusal of one reminder (its channel archived or gone, the
+bot removed, its user deactivated) pauses that event, tells its owner once by DM and lets the
+batch go on; a refusal of the bot's token stops the batch, pausing nothing, until its leases end.
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from celery import Celery
+from slack_sdk.errors import SlackApiError
 
 import routing
+from mrkdwn import escape
 from payloads import ReplyTarget
 from workers.agenda.store import AgendaStore, Claimed, Event
+from workers.agenda.texts import channel_link
 from workers.agenda.when import next_occurrence
 from workers.replies import Reply, SlackReplier, TransientError
 from workers.service import ServiceTask
@@ -38,10 +46,39 @@ REMINDER = int(routing.Priority.REMINDER)
 
 _TEXT = {
     "en": {"reminder": ":alarm_clock: Reminder: *{title}* ({time})",
-           "late": "\n_Late: this was due at {due}; I could not deliver it then._"},
+           "late": "\n_Late: this was due at {due}; I could not deliver it then._",
+           "paused": ":warning: I could not post the reminder of `#{id}` *{title}* {where}: "
+                     "Slack answered `{error}`. I have paused it; add it again where I can "
+                     "post, or `/agenda cancel {id}`."},
     "es": {"reminder": ":alarm_clock: Recordatorio: *{title}* ({time})",
-           "late": "\n_Con retraso: era para las {due}; no pude avisar a tiempo._"},
+           "late": "\n_Con retraso: era para las {due}; no pude avisar a tiempo._",
+           "paused": ":warning: No pude publicar el recordatorio de `#{id}` *{title}* {where}: "
+                     "Slack respondió `{error}`. Lo he pausado; añádelo de nuevo donde pueda "
+                     "publicar, o `/agenda cancela {id}`."},
 }
+_WHERE = {"en": ("in {channel}", "by direct message"),
+          "es": ("en {channel}", "por mensaje directo")}
+
+# Slack errors that are about the bot's token or the request itself, not about one reminder:
+# every other reminder would fail the same way, so no event is paused for them.
+WORKSPACE_ERRORS = frozenset({
+    "invalid_auth", "not_authed", "token_revoked", "token_expired", "no_permission",
+    "missing_scope", "not_allowed_token_type", "ekm_access_denied", "access_denied",
+    "team_access_not_granted", "org_login_required", "two_factor_setup_required",
+    "enterprise_is_restricted", "invalid_arguments", "invalid_form_data", "invalid_post_type",
+    "missing_post_type", "invalid_charset", "method_deprecated", "deprecated_endpoint",
+    "team_added_to_org", "not_allowed",
+})
+# Errors Slack may answer with HTTP 200 that go away by themselves: the batch is retried.
+TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable",
+                              "request_timeout", "ratelimited"})
+# Said of the token's own account (a deleted bot user or workspace) as well as of a
+# deactivated user: which one it is, `auth.test` tells.
+AMBIGUOUS_ERRORS = frozenset({"account_inactive"})
+
+
+class WorkspaceError(Exception):
+    """Slack refuses the bot itself: no reminder can be delivered until an operator acts."""
 
 
 def _batches(items: Sequence[Claimed], size: int) -> Iterator[Sequence[Claimed]]:
@@ -54,7 +91,7 @@ def reminder_text(event: Event, due_at: float, now: float,
     """The reminder as posted, marked late when it is delivered well after its time."""
     texts = _TEXT.get(event.lang, _TEXT["en"])
     due = datetime.fromtimestamp(due_at, ZoneInfo(event.tz))
-    text = texts["reminder"].format(title=event.title, time=due.strftime("%H:%M"))
+    text = texts["reminder"].format(title=escape(event.title), time=due.strftime("%H:%M"))
     if now - due_at > late_after:
         text += texts["late"].format(due=due.strftime("%Y-%m-%d %H:%M"))
     return text
@@ -71,22 +108,91 @@ def following_due(event: Event, due_at: float, now: float) -> float | None:
     return None if following is None else following.timestamp()
 
 
+def _slack_error(exc: SlackApiError) -> str:
+    return str(exc.response.get("error") or "unknown_error")
+
+
+def _refuses_the_event(replier: SlackReplier, error: str) -> bool:
+    """Whether a permanent `error` is about this one reminder (True) or about the bot."""
+    if error in WORKSPACE_ERRORS:
+        return False
+    if error in AMBIGUOUS_ERRORS:
+        try:
+            replier.call("auth_test")
+        except SlackApiError:
+            return False  # the token itself is dead
+    return True
+
+
 def deliver_one(store: AgendaStore, replier: SlackReplier, claimed: Claimed,
                 attempt: int = 0, takeover: bool = False, late_after: float = LATE_AFTER
                 ) -> bool:
     """Post one due reminder unless it is already posted, then schedule its next occurrence;
-    True if posted now."""
+    True if posted now. A reminder Slack refuses for good pauses its event (the owner is told);
+    `TransientError` and `WorkspaceError` leave it due."""
     event = store.by_id(claimed.event_id)
     if event is None or event.cancelled_at is not None or event.due_at != claimed.due_at:
         return False  # cancelled, or this occurrence was delivered and moved on already
     now = time.time()
     key = f"reminder:{event.id}:{claimed.due_at:.3f}"
-    posted = replier.deliver(
-        ReplyTarget(kind="channel", channel=event.notify), key=key,
-        reply=Reply(reminder_text(event, claimed.due_at, now, late_after)),
-        attempt=attempt, takeover=takeover,
-    )
+    try:
+        posted = replier.deliver(
+            ReplyTarget(kind="channel", channel=event.notify), key=key,
+            reply=Reply(reminder_text(event, claimed.due_at, now, late_after)),
+            attempt=attempt, takeover=takeover,
+        )
+    except SlackApiError as exc:
+        error = _slack_error(exc)
+        if error in TRANSIENT_ERRORS:
+            raise TransientError(f"Slack answered {error}") from exc
+        if not _refuses_the_event(replier, error):
+            raise WorkspaceError(error) from exc
+        replier.ledger.release(key)  # Slack refused it: it was certainly not posted
+        if store.pause(event.id, claimed.due_at, error):
+            log.warning("reminder of event %d refused by Slack (%s); event paused",
+                        event.id, error)
+            tell_owner(replier, event, claimed.due_at, error)
+        return False
     store.advance(event.id, claimed.due_at, following_due(event, claimed.due_at, now))
+    return posted
+
+
+def tell_owner(replier: SlackReplier, event: Event, due_at: float, error: str) -> bool:
+    """DM the owner of a paused event, once (ledger key); True if posted now. A failure only
+    means the owner is not told: it never stops the batch."""
+    if not event.owner:
+        return False  # an imported event has no owner to tell
+    lang = event.lang if event.lang in _TEXT else "en"
+    in_channel, by_dm = _WHERE[lang]
+    where = in_channel.format(channel=channel_link(event.notify)) if event.channel else by_dm
+    text = _TEXT[lang]["paused"].format(id=event.id, title=escape(event.title), where=where,
+                                        error=escape(error))
+    try:
+        channel = replier.open_direct(event.owner)
+        return replier.deliver(ReplyTarget(kind="channel", channel=channel),
+                               key=f"paused:{event.id}:{due_at:.3f}", reply=Reply(text))
+    except (SlackApiError, TransientError) as exc:
+        log.warning("could not tell the owner of paused event %d: %s", event.id,
+                    type(exc).__name__)
+        return False
+
+
+def deliver_batch(store: AgendaStore, replier: SlackReplier, reminders: list[list[float]],
+                  attempt: int = 0, takeover: bool = False, late_after: float = LATE_AFTER
+                  ) -> int:
+    """Deliver a batch of due reminders; return how many were posted now. Raises
+    `TransientError` (retry the batch); a `WorkspaceError` ends the batch early."""
+    posted = 0
+    for event_id, due_at in reminders:
+        try:
+            posted += deliver_one(store, replier, Claimed(int(event_id), float(due_at)),
+                                  attempt=attempt, takeover=takeover, late_after=late_after)
+        except WorkspaceError as exc:
+            # Retrying cannot help and no event is at fault: the leases bring these back
+            # (at most every LEASE seconds) until an operator fixes the token.
+            log.error("Slack refuses the bot (%s); reminder delivery stopped for this batch",
+                      exc)
+            break
     return posted
 
 
@@ -99,14 +205,12 @@ def register_reminders(app: Celery, base: type[ServiceTask], store: AgendaStore,
         """Post a batch of due reminders, each exactly once."""
         self.guard_redelivery()
         redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-        for event_id, due_at in reminders:
-            try:
-                deliver_one(store, replier, Claimed(int(event_id), float(due_at)),
-                            attempt=self.request.retries or 0, takeover=redelivered,
-                            late_after=late_after)
-            except TransientError as exc:
-                # The ones already posted are skipped on the retry by their ledger keys.
-                raise self.retry_later(exc) from exc
+        try:
+            deliver_batch(store, replier, reminders, attempt=self.request.retries or 0,
+                          takeover=redelivered, late_after=late_after)
+        except TransientError as exc:
+            # The ones already posted are skipped on the retry by their ledger keys.
+            raise self.retry_later(exc) from exc
 
     @app.task(name=routing.REMINDER_SCAN_TASK, bind=True, base=base, shared=False,
               ignore_result=True)

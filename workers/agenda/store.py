@@ -4,10 +4,15 @@ Every event row carries `ready_at`, the moment a scheduler may next pick it up: 
 due time while it waits, pushed forward by a lease while one scheduler holds it. A scan reads
 the partial index on `ready_at` from its start, so its cost depends on how many reminders are
 due now, not on how many are pending; one UPDATE claims them, so two schedulers never share one.
+
+A command's side effect (an event added, one cancelled, an import) is recorded under its
+request key (the task id) in the same transaction, so a retried or redelivered task finds the
+first result instead of repeating it.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -40,7 +45,9 @@ CREATE TABLE IF NOT EXISTS agenda_events (
     cancelled_at REAL,
     due_at      REAL,                   -- the next reminder to post; NULL when none is left
     ready_at    REAL,                   -- when a scheduler may take it: due_at, or a lease's end
-    delivered   INTEGER NOT NULL DEFAULT 0
+    delivered   INTEGER NOT NULL DEFAULT 0,
+    paused_at   REAL,                   -- Slack refused its reminder for good: no more are due
+    paused_reason TEXT                  -- Slack's error code for it
 );
 CREATE INDEX IF NOT EXISTS agenda_events_ready ON agenda_events (ready_at)
     WHERE ready_at IS NOT NULL;
@@ -56,10 +63,25 @@ CREATE TABLE IF NOT EXISTS agenda_user_zones (
     fetched_at REAL NOT NULL,
     PRIMARY KEY (team, user)
 );
+CREATE TABLE IF NOT EXISTS agenda_requests (
+    team        TEXT NOT NULL,
+    request_key TEXT NOT NULL,          -- the task id (a mention's derives from Slack's event id)
+    verb        TEXT NOT NULL,          -- add, cancel or import
+    event_id    INTEGER,                -- the event added or cancelled
+    count       INTEGER,                -- how many events an import stored
+    created_at  REAL NOT NULL,
+    PRIMARY KEY (team, request_key)
+);
 """
 
+# Columns added after the first release: `CREATE TABLE IF NOT EXISTS` leaves an existing
+# table as it was, so each is added to a file that lacks it.
+_ADDED_COLUMNS = {"paused_at": "REAL", "paused_reason": "TEXT"}
+_migrated: set[tuple[int, str]] = set()
+
 _COLUMNS = ("id, team, channel, owner, title, start_local, tz, start_at, rrule, time_given,"
-            " lang, notify, public, uid, cancelled_at, due_at, delivered")
+            " lang, notify, public, uid, cancelled_at, due_at, delivered, paused_at,"
+            " paused_reason")
 
 
 @dataclass(frozen=True)
@@ -83,6 +105,8 @@ class Event:
     cancelled_at: float | None = None
     due_at: float | None = None
     delivered: bool = False
+    paused_at: float | None = None
+    paused_reason: str | None = None
 
     @property
     def when(self) -> When:
@@ -90,12 +114,18 @@ class Event:
         start = datetime.fromisoformat(self.start_local).replace(tzinfo=ZoneInfo(self.tz))
         return When(start=start, rrule=self.rrule, time_given=self.time_given)
 
-    def occurrences(self, since: datetime, until: datetime) -> Iterator[datetime]:
-        """Starts of this event within [since, until), in the event's timezone."""
+    def occurrences(self, since: datetime, until: datetime, limit: int | None = None
+                    ) -> Iterator[datetime]:
+        """Starts of this event within [since, until), in the event's timezone; at most
+        `limit` of them, so that a listing costs the same whatever the rule."""
         when = self.when
         current: datetime | None = when.start
+        found = 0
         while current is not None and current < until:
+            if limit is not None and found >= limit:
+                return
             if current >= since:
+                found += 1
                 yield current
             if when.rrule is None:
                 return
@@ -111,6 +141,7 @@ class Event:
             time_given=bool(row["time_given"]), lang=row["lang"], notify=row["notify"],
             public=bool(row["public"]), uid=row["uid"], cancelled_at=row["cancelled_at"],
             due_at=row["due_at"], delivered=bool(row["delivered"]),
+            paused_at=row["paused_at"], paused_reason=row["paused_reason"],
         )
 
 
@@ -145,28 +176,85 @@ class AgendaStore(SqliteFile):
 
     schema = SCHEMA
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This process's connection, with the schema applied and the file migrated."""
+        connection = super().db
+        key = (os.getpid(), str(self.path))
+        if key not in _migrated:
+            _add_missing_columns(connection)
+            _migrated.add(key)
+        return connection
+
+    # -- requests already carried out ----------------------------------------------------
+
+    def request(self, team: str, key: str) -> tuple[str, int | None, int | None] | None:
+        """(verb, event id, count) recorded under request `key`, or None for a new request."""
+        if not key:
+            return None
+        row = self.db.execute(
+            "SELECT verb, event_id, count FROM agenda_requests WHERE team = ? AND request_key = ?",
+            (team, key)).fetchone()
+        return None if row is None else (str(row["verb"]), row["event_id"], row["count"])
+
+    @staticmethod
+    def _record(db: sqlite3.Connection, team: str, key: str, verb: str, now: float,
+                event_id: int | None = None, count: int | None = None) -> None:
+        db.execute("INSERT INTO agenda_requests (team, request_key, verb, event_id, count,"
+                   " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                   (team, key, verb, event_id, count, now))
+
+    @staticmethod
+    def _recorded(db: sqlite3.Connection, team: str, key: str) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = db.execute(
+            "SELECT verb, event_id, count FROM agenda_requests WHERE team = ? AND request_key = ?",
+            (team, key)).fetchone()
+        return row
+
     # -- writing -------------------------------------------------------------------------
 
-    def add(self, event: NewEvent, remind: bool = True, now: float | None = None) -> Event:
-        """Store a new event; its first reminder is due at its start (if `remind`)."""
+    def add(self, event: NewEvent, remind: bool = True, now: float | None = None,
+            request_key: str = "") -> Event:
+        """Store a new event; its first reminder is due at its start (if `remind`). With a
+        `request_key` already used, the event stored then is returned and nothing is added."""
         now = time.time() if now is None else now
         start_at = event.when.start.timestamp()
         due = start_at if remind and event.notify else None
-        row = self.db.execute(
-            "INSERT INTO agenda_events (team, channel, owner, title, folded, start_local, tz,"
-            " start_at, rrule, time_given, lang, notify, public, uid, created_at, due_at,"
-            " ready_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            f" RETURNING {_COLUMNS}",
-            self._values(event, start_at, now, due),
-        ).fetchone()
-        return Event.from_row(row)
+        with self.transaction() as db:
+            if request_key:
+                done = self._recorded(db, event.team, request_key)
+                if done is not None and done["event_id"] is not None:
+                    row = db.execute(f"SELECT {_COLUMNS} FROM agenda_events WHERE id = ?",
+                                     (done["event_id"],)).fetchone()
+                    if row is not None:
+                        return Event.from_row(row)
+            row = db.execute(
+                "INSERT INTO agenda_events (team, channel, owner, title, folded, start_local,"
+                " tz, start_at, rrule, time_given, lang, notify, public, uid, created_at,"
+                " due_at, ready_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f" RETURNING {_COLUMNS}",
+                self._values(event, start_at, now, due),
+            ).fetchone()
+            added = Event.from_row(row)
+            if request_key:
+                db.execute("DELETE FROM agenda_requests WHERE team = ? AND request_key = ?",
+                           (event.team, request_key))
+                self._record(db, event.team, request_key, "add", now, event_id=added.id)
+        return added
 
     def upsert_imported(self, events: Iterable[NewEvent], remind: bool,
-                        now: float | None = None) -> int:
-        """Store imported events, replacing earlier imports with the same uid; return count."""
+                        now: float | None = None, request_key: str = "",
+                        team: str = "") -> int:
+        """Store imported events, replacing earlier imports with the same uid; return count.
+        A `request_key` (of `team`) already used returns the count stored then, storing
+        nothing: a re-run must not undo what happened since (an event cancelled)."""
         now = time.time() if now is None else now
         count = 0
         with self.transaction() as db:
+            if request_key:
+                done = self._recorded(db, team, request_key)
+                if done is not None and done["count"] is not None:
+                    return int(done["count"])
             for event in events:
                 start_at = event.when.start.timestamp()
                 due = self._first_due(event.when, now) if remind and event.notify else None
@@ -185,6 +273,8 @@ class AgendaStore(SqliteFile):
                     self._values(event, start_at, now, due),
                 )
                 count += 1
+            if request_key:
+                self._record(db, team, request_key, "import", now, count=count)
         return count
 
     @staticmethod
@@ -205,13 +295,30 @@ class AgendaStore(SqliteFile):
                 event.notify,
                 int(event.public), event.uid, now, due, due)
 
-    def cancel(self, team: str, event_id: int, now: float | None = None) -> bool:
-        """Cancel an event and its pending reminders; False if it was not active."""
+    def cancel(self, team: str, event_id: int, now: float | None = None,
+               request_key: str = "") -> bool:
+        """Cancel an event and its pending reminders; False if it was not active. The
+        cancellation is recorded under `request_key`, for a re-run to find."""
+        now = time.time() if now is None else now
+        with self.transaction() as db:
+            cancelled = db.execute(
+                "UPDATE agenda_events SET cancelled_at = ?, due_at = NULL, ready_at = NULL"
+                " WHERE team = ? AND id = ? AND cancelled_at IS NULL",
+                (now, team, event_id),
+            ).rowcount == 1
+            if cancelled and request_key and self._recorded(db, team, request_key) is None:
+                self._record(db, team, request_key, "cancel", now, event_id=event_id)
+        return cancelled
+
+    def pause(self, event_id: int, due_at: float, reason: str,
+              now: float | None = None) -> bool:
+        """Stop the reminders of an event Slack refuses to deliver (`reason`: its error);
+        False if another delivery already moved occurrence `due_at` on."""
         now = time.time() if now is None else now
         return self.db.execute(
-            "UPDATE agenda_events SET cancelled_at = ?, due_at = NULL, ready_at = NULL"
-            " WHERE team = ? AND id = ? AND cancelled_at IS NULL",
-            (now, team, event_id),
+            "UPDATE agenda_events SET due_at = NULL, ready_at = NULL, paused_at = ?,"
+            " paused_reason = ? WHERE id = ? AND due_at = ?",
+            (now, reason[:100], event_id, due_at),
         ).rowcount == 1
 
     # -- the scheduler -------------------------------------------------------------------
@@ -296,9 +403,26 @@ class AgendaStore(SqliteFile):
             (team, user, tz, int(is_admin), time.time()))
 
     def prune(self, older_than: float) -> int:
-        """Forget events cancelled or over more than `older_than` seconds ago."""
+        """Forget events cancelled or over, and requests made, more than `older_than` seconds
+        ago; return how many events went."""
         cutoff = time.time() - older_than
+        self.db.execute("DELETE FROM agenda_requests WHERE created_at < ?", (cutoff,))
         return self.db.execute(
             "DELETE FROM agenda_events WHERE ready_at IS NULL AND ("
             " cancelled_at < ? OR (rrule IS NULL AND start_at < ?))", (cutoff, cutoff),
         ).rowcount
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Add the columns an agenda file from an earlier release lacks (once, under a write lock,
+    so that two processes opening the file together do not both add them)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        present = {row["name"] for row in db.execute("PRAGMA table_info(agenda_events)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in present:
+                db.execute(f"ALTER TABLE agenda_events ADD COLUMN {name} {kind}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import re
+
+from mrkdwn import escape
+
+# What a Slack conversation id looks like: only such an id is written back as a `<#C…>` link.
+_CONVERSATION_ID = re.compile(r"[CGD][A-Z0-9]{1,30}")
+
 _TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "add_usage": "Tell me what and when, e.g. `/agenda add send the report tomorrow at "
                      "10am` or `/agenda standup every monday at 9`.",
         "added": "Added `#{id}`: *{title}* – {when}.",
-        "notify_channel": "I'll remind <#{channel}> then.",
+        "notify_channel": "I'll remind {channel} then.",
         "notify_dm": "I'll remind you by direct message.",
         "notify_none": "It is on the agenda (HTTP callers get no reminder message).",
+        "channel_refused": "I can't remind {channel}: over HTTP I only post reminders in a "
+                           "public channel I am a member of. Invite me there, or leave "
+                           "`channel` out to keep the event without a reminder. Nothing was "
+                           "added.",
         "list_usage": "Use `/agenda list`, `/agenda list today`, `/agenda list tomorrow` or "
                       "`/agenda list week`.",
         "list_today": "Today",
         "list_tomorrow": "Tomorrow",
         "list_week": "The next 7 days",
         "list_none": "*{heading}*: nothing on the agenda.",
-        "more": "…and {count} more.",
+        "more": "…and at least {count} more.",
         "next": "Next: {line}",
         "next_none": "Nothing coming up on your agenda.",
         "search_usage": "Give me words to look for: `/agenda search standup`.",
@@ -37,16 +48,20 @@ _TEXTS: dict[str, dict[str, str]] = {
         "add_usage": "Dime qué y cuándo, p. ej. `/agenda añade enviar el informe mañana a "
                      "las 10` o `/agenda reunión de equipo todos los lunes a las 9`.",
         "added": "Añadido `#{id}`: *{title}* – {when}.",
-        "notify_channel": "Avisaré en <#{channel}>.",
+        "notify_channel": "Avisaré en {channel}.",
         "notify_dm": "Te avisaré por mensaje directo.",
         "notify_none": "Está en la agenda (por HTTP no se envía recordatorio).",
+        "channel_refused": "No puedo avisar en {channel}: por HTTP solo publico recordatorios "
+                           "en un canal público del que sea miembro. Invítame a él, o no "
+                           "indiques `channel` para guardar el evento sin recordatorio. No se "
+                           "ha añadido nada.",
         "list_usage": "Usa `/agenda lista`, `/agenda lista hoy`, `/agenda lista mañana` o "
                       "`/agenda lista semana`.",
         "list_today": "Hoy",
         "list_tomorrow": "Mañana",
         "list_week": "Los próximos 7 días",
         "list_none": "*{heading}*: nada en la agenda.",
-        "more": "…y {count} más.",
+        "more": "…y al menos {count} más.",
         "next": "Lo siguiente: {line}",
         "next_none": "No tienes nada próximo en la agenda.",
         "search_usage": "Dime qué buscar: `/agenda busca reunión`.",
@@ -79,3 +94,13 @@ def get(lang: str, key: str) -> str:
 def weekday(lang: str, index: int) -> str:
     """Short weekday name, Monday = 0."""
     return _WEEKDAYS.get(lang, _WEEKDAYS["en"])[index]
+
+
+def is_conversation_id(text: str) -> bool:
+    """Whether `text` has the form of a Slack channel, group or DM id."""
+    return _CONVERSATION_ID.fullmatch(text) is not None
+
+
+def channel_link(channel: str) -> str:
+    """`<#C…>` for a stored conversation id (markup the bot builds); anything else as text."""
+    return f"<#{channel}>" if is_conversation_id(channel) else escape(channel)

@@ -42,7 +42,9 @@ How phrases are read:
   at their first occurrence after now, or after the date given with `starting`/`from`/`a
   partir de`; `until`/`hasta <date>` ends them (an UNTIL in UTC at the end of that local day).
   `every week`/`every month`/`every year` need the day, and a date that is not one of the
-  occurrences (`la reunión de los lunes mañana`) is ambiguous.
+  occurrences (`la reunión de los lunes mañana`) is ambiguous. Nothing repeats more often than
+  every `MIN_REPEAT` (5 minutes): `every minute` or `every 10 seconds` is refused (`too_often`),
+  and `check_rule` applies the same floor to rules from imported calendars.
 * Daylight saving. Repeating events keep their wall-clock time: occurrences are computed on
   naive local datetimes, then placed in the zone. A wall time that does not exist (the
   spring-forward gap) moves forward by the gap; a repeated one (fall-back) is the first one.
@@ -61,6 +63,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
+from itertools import islice, pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -70,8 +73,13 @@ from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
 
 DEFAULT_HOUR = 9
 MAX_YEARS_AHEAD = 5
+# A reminder is for a person: anything more frequent is a flood of messages (and makes every
+# listing walk thousands of occurrences).
+MIN_REPEAT = timedelta(minutes=5)
+MIN_REPEAT_MINUTES = int(MIN_REPEAT.total_seconds() // 60)
 
-REASONS = frozenset({"no_time", "past", "ambiguous_hour", "ambiguous_date", "no_title", "too_far"})
+REASONS = frozenset({"no_time", "past", "ambiguous_hour", "ambiguous_date", "no_title", "too_far",
+                     "too_often"})
 
 # Hours assumed for a part of the day named without a time ("tonight", "esta tarde").
 PART_HOURS = {"morning": DEFAULT_HOUR, "afternoon": 15, "evening": 19, "night": 20}
@@ -139,6 +147,12 @@ class Unclear(ValueError):
                         "Por ejemplo: `mañana a las 10`")
             return (f"That time has already passed{found}. When should it be? "
                     "For example: `tomorrow at 10am`")
+        if self.reason == "too_often":
+            if es:
+                return (f"Como mucho puedo repetir un recordatorio cada {MIN_REPEAT_MINUTES} "
+                        "minutos. Prueba por ejemplo `cada 15 minutos` o `cada hora`.")
+            return (f"A reminder can repeat at most every {MIN_REPEAT_MINUTES} minutes. Try, "
+                    "for example, `every 15 minutes` or `every hour`.")
         if self.reason == "too_far":
             if es:
                 return (f"Eso es dentro de más de {MAX_YEARS_AHEAD} años. "
@@ -337,6 +351,7 @@ class _Facts:
     past: bool = False
     vague: bool = False  # "next week": a date, but not which day
     invalid_date: bool = False  # "31 november"
+    too_often: bool = False  # "every minute", "every 10 seconds"
     votes: dict[str, int] = field(default_factory=lambda: {"en": 0, "es": 0})
 
     def found(self) -> bool:
@@ -429,8 +444,11 @@ def _repeat_weekdays(match: re.Match[str], facts: _Facts) -> None:
 def _repeat_unit(match: re.Match[str], facts: _Facts) -> None:
     count = _number(match["n"]) if match["n"] else 1
     unit = _UNITS[match["u"]]
-    if count != int(count) or count < 1 or unit not in _FREQUENCIES:
-        facts.invalid_date = True  # "every 1.5 days", "every 5 seconds" (a flood, not a reminder)
+    if unit == "seconds" or (unit == "minutes" and count < MIN_REPEAT_MINUTES):
+        facts.too_often = True  # "every 5 seconds", "every minute": a flood, not a reminder
+        count, unit = 1, "days"
+    elif count != int(count) or count < 1 or unit not in _FREQUENCIES:
+        facts.invalid_date = True  # "every 1.5 days"
         count, unit = 1, "days"
     facts.repeats.append(_Repeat(_FREQUENCIES[unit], interval=int(count)))
 
@@ -1132,6 +1150,55 @@ def _rrule(text: str, dtstart: datetime) -> Any:
     return rrulestr(text, dtstart=dtstart)
 
 
+class RuleError(ValueError):
+    """An RRULE the agenda refuses: unreadable, never occurring, or too frequent."""
+
+
+_RULE_CHARS = re.compile(r"[A-Z0-9=;,+\-]{1,500}")
+_FREQ_NAMES = {"SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
+# Day-level filters on a sub-daily rule can match no day for centuries (BYMONTH=2 with
+# BYMONTHDAY=30), and dateutil would walk every hour or minute until the year 9999 to find out.
+_DAY_FILTERS = {"BYMONTH", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"}
+_RULE_SAMPLE = 200  # occurrences looked at for the shortest gap between two of them
+
+
+def normalize_rule(text: str) -> str:
+    """An RRULE value as stored: upper case, without a leading `RRULE:`."""
+    return text.strip().upper().removeprefix("RRULE:")
+
+
+def check_rule(text: str, start: datetime) -> None:
+    """Raise `RuleError` unless `text` (normalized) is an RRULE that dateutil reads, that
+    occurs, and whose occurrences from `start` are never closer than `MIN_REPEAT`."""
+    if not _RULE_CHARS.fullmatch(text):
+        raise RuleError("not an RRULE value (letters, digits and = ; , + - only)")
+    fields = _rule_fields(text)
+    freq = fields.get("FREQ", "")
+    if freq not in _FREQ_NAMES:
+        raise RuleError(f"FREQ must be one of {', '.join(sorted(_FREQ_NAMES))}")
+    interval = fields.get("INTERVAL", "1")
+    if not interval.isdigit() or int(interval) < 1:
+        raise RuleError("INTERVAL must be a whole number from 1")
+    floor = f"repeats more often than every {MIN_REPEAT_MINUTES} minutes"
+    if freq == "SECONDLY" or "," in fields.get("BYSECOND", ""):
+        raise RuleError(floor)
+    if freq == "MINUTELY" and int(interval) < MIN_REPEAT_MINUTES:
+        raise RuleError(floor)
+    if freq in ("HOURLY", "MINUTELY") and _DAY_FILTERS & fields.keys():
+        raise RuleError(f"a {freq} rule may only be narrowed by BYDAY, BYHOUR and BYMINUTE")
+    zone = start.tzinfo or UTC
+    bare, _ = _split_until(text, zone)
+    try:
+        rule = rrulestr(bare, dtstart=start.replace(tzinfo=None))
+        sample = list(islice(rule, _RULE_SAMPLE))
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        raise RuleError(f"not a valid RRULE: {exc}") from exc
+    if not sample:
+        raise RuleError("the rule has no occurrence")
+    if any(later - earlier < MIN_REPEAT for earlier, later in pairwise(sample)):
+        raise RuleError(floor)
+
+
 _PERIODS = {"MINUTELY": timedelta(minutes=1), "HOURLY": timedelta(hours=1),
             "DAILY": timedelta(days=1), "WEEKLY": timedelta(weeks=1)}
 
@@ -1278,6 +1345,8 @@ def parse_event(text: str, now: datetime, tz: str, lang: str = "en") -> Parsed:
     try:
         if facts.past:
             raise Unclear("past")
+        if facts.too_often:
+            raise Unclear("too_often")
         if facts.invalid_date:
             raise Unclear("ambiguous_date")
         if not facts.found():

@@ -5,21 +5,29 @@ Each page of `conversations.history` becomes a chord: a group of chunk-indexing 
 callback fetches the next page, or posts a summary after the last one. Everything runs at bulk
 priority, so interactive searches overtake it; Slack's rate limits become retries after
 `Retry-After`, never a sleeping worker.
+
+A backfill is started once per request (keyed by its task id, so a retried `/search reindex`
+finds the first one), and one that cannot be done says so in the conversation it was asked from.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 import uuid
 from typing import Any
 
 from celery import Celery, chord, group
+from slack_sdk.errors import SlackApiError
 
+import mrkdwn
 import routing
 from payloads import Context, ReplyTarget
 from workers.replies import Reply, SlackReplier, TransientError
 from workers.search.kb import INDEX_TASK
 from workers.service import ServiceTask
+from workers.storage import SqliteFile
 
 log = logging.getLogger(__name__)
 PAGE_TASK = "search.backfill_page"
@@ -34,6 +42,68 @@ SUMMARY = {
     "en": "Re-indexed <#{channel}>: {indexed} messages from {pages} page(s) of history.",
     "es": "Reindexado <#{channel}>: {indexed} mensajes de {pages} página(s) de historial.",
 }
+FAILED = {
+    "en": "I could not re-index <#{channel}>: {reason}",
+    "es": "No pude reindexar <#{channel}>: {reason}",
+}
+REASONS = {
+    "en": {
+        "other_workspace": "it does not belong to the workspace I am installed in.",
+        "not_in_channel": "I am not a member of it; invite me there first.",
+        "channel_not_found": "Slack does not know that channel, or I cannot see it.",
+        "retries": "Slack kept failing. Please try again later.",
+        "other": "Slack refused ({error}).",
+    },
+    "es": {
+        "other_workspace": "no pertenece al espacio de trabajo donde estoy instalado.",
+        "not_in_channel": "no soy miembro; invítame primero.",
+        "channel_not_found": "Slack no conoce ese canal, o no puedo verlo.",
+        "retries": "Slack falló una y otra vez. Vuelve a probar más tarde.",
+        "other": "Slack se negó ({error}).",
+    },
+}
+BACKFILL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS backfills (
+    job_id     TEXT PRIMARY KEY,   -- the task id of the request that asked for it
+    team       TEXT NOT NULL,
+    channel    TEXT NOT NULL,
+    started    INTEGER NOT NULL,   -- 1 once its first page is in the broker
+    outcome    TEXT NOT NULL,      -- '', done, or failed:<reason>
+    updated_at REAL NOT NULL
+);
+"""
+
+
+class Backfills(SqliteFile):
+    """The backfills requests started, in the search service's file."""
+
+    schema = BACKFILL_SCHEMA
+
+    def claim(self, job_id: str, team: str, channel: str) -> tuple[str, bool]:
+        """(the channel of `job_id`'s backfill, whether the caller must start it now)."""
+        self.db.execute("INSERT OR IGNORE INTO backfills VALUES (?, ?, ?, 0, '', ?)",
+                        (job_id, team, channel, time.time()))
+        taken = self.db.execute(
+            "UPDATE backfills SET started = 1, updated_at = ? WHERE job_id = ? AND started = 0",
+            (time.time(), job_id)).rowcount == 1
+        row = self.db.execute("SELECT channel FROM backfills WHERE job_id = ?",
+                              (job_id,)).fetchone()
+        return str(row["channel"]), taken
+
+    def unclaim(self, job_id: str) -> None:
+        """The start failed before its first page was published: a re-run may start it."""
+        self.db.execute("UPDATE backfills SET started = 0 WHERE job_id = ?", (job_id,))
+
+    def finish(self, job_id: str, outcome: str) -> None:
+        """Record how the backfill ended."""
+        self.db.execute("UPDATE backfills SET outcome = ?, updated_at = ? WHERE job_id = ?",
+                        (outcome, time.time(), job_id))
+
+    def outcome(self, job_id: str) -> str | None:
+        """How the backfill ended ('' while running), None for an unknown job."""
+        row = self.db.execute("SELECT outcome FROM backfills WHERE job_id = ?",
+                              (job_id,)).fetchone()
+        return None if row is None else str(row["outcome"])
 
 
 def _channel_type(info: dict[str, Any]) -> str:
@@ -45,8 +115,39 @@ def _channel_type(info: dict[str, Any]) -> str:
     return "group" if channel.get("is_private") else "channel"
 
 
+def _reason(lang: str, error: str) -> str:
+    reasons = REASONS.get(lang, REASONS["en"])
+    return reasons.get(error) or reasons["other"].format(error=mrkdwn.escape(error))
+
+
 def register_backfill(app: Celery, base: type[ServiceTask], replier: SlackReplier) -> Any:
-    """Register the backfill tasks; return a function that starts one."""
+    """Register the backfill tasks; return a function that starts one (see `start`)."""
+    backfills = Backfills(replier.ledger.path)
+
+    def notify(job: dict[str, Any], key: str, text: str) -> None:
+        """Tell the person who asked, once: in the conversation they asked from, or by DM
+        when the bot cannot post there (it is not a member, say)."""
+        if not job.get("notify_channel"):
+            return  # asked over HTTP: nobody to tell in Slack; the outcome is recorded
+        try:
+            replier.deliver(ReplyTarget(kind="channel", channel=job["notify_channel"]),
+                            key=key, reply=Reply(text))
+        except SlackApiError:
+            if not job.get("user"):
+                raise
+            direct = replier.open_direct(job["user"])
+            replier.deliver(ReplyTarget(kind="channel", channel=direct), key=f"{key}:dm",
+                            reply=Reply(text))
+
+    def fail(job: dict[str, Any], error: str) -> None:
+        """End the backfill: record why and say so (TransientError: retry the caller)."""
+        log.warning("backfill %s of %s for team %s failed: %s",
+                    job["id"], job["channel"], job["team"], error)
+        backfills.finish(job["id"], f"failed:{error}")
+        lang = job.get("lang", "en")
+        text = FAILED.get(lang, FAILED["en"]).format(channel=job["channel"],
+                                                     reason=_reason(lang, error))
+        notify(job, f"backfill:{job['id']}:failed", text)
 
     @app.task(name=PAGE_TASK, bind=True, base=base, shared=False, ignore_result=True)
     def backfill_page(self: ServiceTask, job: dict[str, Any], cursor: str = "") -> None:
@@ -56,15 +157,25 @@ def register_backfill(app: Celery, base: type[ServiceTask], replier: SlackReplie
                 # The bot's token belongs to one workspace: a channel read with it belongs to
                 # that team, and must never be indexed under another team's name.
                 if replier.call("auth_test").get("team_id") != job["team"]:
-                    log.warning("refusing to backfill %s for team %s: not the bot's workspace",
-                                job["channel"], job["team"])
+                    fail(job, "other_workspace")
                     return
                 job["channel_type"] = _channel_type(
                     replier.call("conversations_info", channel=job["channel"]))
             page = replier.call("conversations_history", channel=job["channel"],
                                 cursor=cursor or None, limit=HISTORY_PAGE)
         except TransientError as exc:
+            if self.retries_exhausted:
+                with contextlib.suppress(TransientError, SlackApiError):  # Slack is down
+                    fail(job, "retries")
             raise self.retry_later(exc) from exc
+        except SlackApiError as exc:
+            # Permanent (channel_not_found, not_in_channel, missing_scope, ...): a retry
+            # would only fail again, so the job ends here, and says so.
+            try:
+                fail(job, str((exc.response or {}).get("error") or "error"))
+            except TransientError as again:
+                raise self.retry_later(again) from again
+            return
         documents = [
             {"team": job["team"], "channel": job["channel"], "ts": m["ts"],
              "text": m.get("text", ""), "user": m.get("user", ""),
@@ -90,20 +201,33 @@ def register_backfill(app: Celery, base: type[ServiceTask], replier: SlackReplie
         if next_cursor:
             backfill_page.apply_async((job, next_cursor), priority=BULK)
             return job
-        if job.get("notify_channel"):
-            text = SUMMARY.get(job.get("lang", "en"), SUMMARY["en"]).format(
-                channel=job["channel"], indexed=job["indexed"], pages=job["pages"])
-            target = ReplyTarget(kind="thread", channel=job["notify_channel"])
-            try:  # through the reply ledger: a redelivered last page posts no second summary
-                replier.deliver(target, key=f"backfill:{job['id']}", reply=Reply(text))
-            except TransientError as exc:
-                raise self.retry_later(exc) from exc
+        backfills.finish(job["id"], "done")
+        text = SUMMARY.get(job.get("lang", "en"), SUMMARY["en"]).format(
+            channel=job["channel"], indexed=job["indexed"], pages=job["pages"])
+        try:  # through the reply ledger: a redelivered last page posts no second summary
+            notify(job, f"backfill:{job['id']}", text)
+        except TransientError as exc:
+            raise self.retry_later(exc) from exc
         return job
 
-    def start(context: Context, channel: str, lang: str) -> None:
-        job = {"id": str(uuid.uuid4()), "team": context.team, "channel": channel, "lang": lang,
-               "notify_channel": context.channel if context.source != "api" else "",
+    def start(context: Context, channel: str, lang: str) -> str:
+        """Start the backfill of `channel` for this request, unless it already started one;
+        return the channel of the request's backfill."""
+        job_id = context.request_id or str(uuid.uuid4())
+        channel, first = backfills.claim(job_id, context.team, channel)
+        if not first:
+            log.info("backfill %s already started; not starting another", job_id)
+            return channel
+        from_slack = context.source != "api"
+        job = {"id": job_id, "team": context.team, "channel": channel, "lang": lang,
+               "notify_channel": context.channel if from_slack else "",
+               "user": context.user if from_slack else "",
                "channel_type": "", "pages": 0, "indexed": 0}
-        backfill_page.apply_async((job, ""), priority=BULK)
+        try:
+            backfill_page.apply_async((job, ""), priority=BULK)
+        except BaseException:
+            backfills.unclaim(job_id)
+            raise
+        return channel
 
     return start

@@ -11,9 +11,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 import grammar
+import mrkdwn
 from grammar import Command
 from payloads import Context, HeardMessage
 from workers.replies import Reply, SlackReplier, TransientError
+from workers.search.names import SlackNames, TeamNames
 from workers.search.query import QueryError, parse
 from workers.search.sqlite_store import SqliteSearchStore
 from workers.search.store import Document, Hit, Scope
@@ -31,6 +33,8 @@ CREATE TABLE IF NOT EXISTS last_queries (
 CREATE TABLE IF NOT EXISTS team_domains (team TEXT PRIMARY KEY, domain TEXT NOT NULL);
 """
 _CHANNEL = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$|^#?([A-Z0-9]{6,})$")
+# Only these become links; `|` or `>` would end the URL early and forge the label.
+_LINKABLE = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)
 
 TEXTS = {
     "en": {
@@ -40,6 +44,7 @@ TEXTS = {
         "no_more": "No more results for “{q}”.",
         "nothing_before": "Search for something first, then ask for `more`.",
         "reindex_what": "Which channel? `/search reindex #channel`.",
+        "unknown_channel": "I don't know a channel called #{name}.",
         "reindexing": "Reading the history of <#{channel}> again, in the background at bulk "
                       "priority. I'll post a summary there when it's done.",
     },
@@ -50,6 +55,7 @@ TEXTS = {
         "no_more": "No hay más resultados para «{q}».",
         "nothing_before": "Busca algo primero y luego pide `mas`.",
         "reindex_what": "¿Qué canal? `/search reindexa #canal`.",
+        "unknown_channel": "No conozco ningún canal llamado #{name}.",
         "reindexing": "Vuelvo a leer el historial de <#{channel}> en segundo plano, con "
                       "prioridad baja. Publicaré un resumen allí cuando termine.",
     },
@@ -107,14 +113,18 @@ class Answers(SqliteFile):
         return domain
 
     def line(self, hit: Hit) -> str:
-        """One result as a line of Slack mrkdwn."""
+        """One result as a line of Slack mrkdwn; every stored text in it is inert."""
         document = hit.document
         link = self.permalink(document)
+        # Message text arrives with Slack's own escapes: undo them once, escape once.
+        snippet = mrkdwn.escape(mrkdwn.unescape(hit.snippet))
         if document.channel.startswith("kb:"):
-            title = f"<{link}|{document.title}>" if link else f"*{document.title}*"
-            return f"• {title} ({document.channel[3:]}): {hit.snippet}"
+            title = mrkdwn.escape(document.title)
+            label = (f"<{mrkdwn.escape(link)}|{title}>" if _LINKABLE.match(link)
+                     else f"*{title}*")
+            return f"• {label} ({mrkdwn.escape(document.channel[3:])}): {snippet}"
         when = datetime.fromtimestamp(document.at, tz=UTC).strftime("%Y-%m-%d")
-        return f"• <@{document.user}> in <#{document.channel}> {when} <{link}|view>: {hit.snippet}"
+        return f"• <@{document.user}> in <#{document.channel}> {when} <{link}|view>: {snippet}"
 
     def data(self, hit: Hit) -> dict[str, Any]:
         """One result as JSON."""
@@ -127,17 +137,23 @@ class Answers(SqliteFile):
 
 
 def build_handlers(store: SqliteSearchStore, replier: SlackReplier,
-                   start_backfill: Callable[[Context, str, str], None]) -> ServiceHandlers:
-    """Handlers bound to this deployment's store and Slack client."""
+                   start_backfill: Callable[[Context, str, str], str]) -> ServiceHandlers:
+    """Handlers bound to this deployment's store and Slack client.
+
+    `start_backfill(context, channel, lang)` starts a backfill once per request and returns
+    the channel of the backfill that request started.
+    """
     answers = Answers(store, replier)
+    names = SlackNames(store.path, replier)
 
     def run(text: str, page: int, command: Command, context: Context) -> Reply:
         texts = TEXTS[command.lang]
         try:
-            query = parse(text)
+            query = parse(text, names.resolver(context.team))
         except QueryError as error:
             usage = grammar.help_text("search", command.lang)
-            return Reply(f"{error}\n\n{usage}", {"error": str(error)})
+            # The error quotes what was typed.
+            return Reply(f"{mrkdwn.escape(str(error))}\n\n{usage}", {"error": str(error)})
         hits = store.search(query, Scope(context.team, context.inside), PAGE_SIZE + 1,
                             offset=page * PAGE_SIZE)
         answers.db.execute(
@@ -146,11 +162,12 @@ def build_handlers(store: SqliteSearchStore, replier: SlackReplier,
         shown, has_more = hits[:PAGE_SIZE], len(hits) > PAGE_SIZE
         data = {"query": text, "page": page + 1, "has_more": has_more,
                 "results": [answers.data(h) for h in shown]}
+        quoted = mrkdwn.escape(text)
         if not shown:
             key = "none" if page == 0 else "no_more"
-            return Reply(texts[key].format(q=text), data)
+            return Reply(texts[key].format(q=quoted), data)
         first = page * PAGE_SIZE + 1
-        lines = [texts["found"].format(first=first, last=first + len(shown) - 1, q=text)]
+        lines = [texts["found"].format(first=first, last=first + len(shown) - 1, q=quoted)]
         lines += [answers.line(hit) for hit in shown]
         if has_more:
             lines.append(texts["more"])
@@ -168,12 +185,21 @@ def build_handlers(store: SqliteSearchStore, replier: SlackReplier,
         return run(str(row["query"]), int(row["page"]) + 1, command, context)
 
     def reindex(command: Command, context: Context) -> Reply:
-        match = _CHANNEL.match(command.args.strip()) if command.args.strip() else None
-        channel = (match.group(1) or match.group(2)) if match else context.channel
+        texts = TEXTS[command.lang]
+        try:
+            channel = _reindex_channel(command.args.strip(), context,
+                                       names.resolver(context.team))
+        except QueryError as error:
+            return Reply(mrkdwn.escape(str(error)), {"error": str(error)})
+        except LookupError as unknown:
+            name = str(unknown.args[0])
+            return Reply(texts["unknown_channel"].format(name=mrkdwn.escape(name)),
+                         {"error": "unknown channel", "channel_name": name})
         if not channel:
-            return Reply(TEXTS[command.lang]["reindex_what"], {"error": "no channel"})
-        start_backfill(context, channel, command.lang)
-        return Reply(TEXTS[command.lang]["reindexing"].format(channel=channel),
+            return Reply(texts["reindex_what"], {"error": "no channel"})
+        # A re-run of this request (a retry) gets the backfill it started the first time.
+        channel = start_backfill(context, channel, command.lang)
+        return Reply(texts["reindexing"].format(channel=channel),
                      {"channel": channel, "started": True})
 
     def on_heard(message: HeardMessage) -> None:
@@ -186,3 +212,20 @@ def build_handlers(store: SqliteSearchStore, replier: SlackReplier,
         commands={"find": find, "more": more, "reindex": reindex},
         on_heard=on_heard,
     )
+
+
+def _reindex_channel(args: str, context: Context, names: TeamNames) -> str:
+    """The channel `/search reindex ARGS` means: an escaped form, an id, a name, or here.
+
+    Raises `LookupError(name)` for a name nobody knows.
+    """
+    if not args:
+        return context.channel
+    match = _CHANNEL.match(args)
+    if match:
+        return str(match.group(1) or match.group(2))
+    name = args.lstrip("#")
+    ids = names.channel(name) if name and not any(c in name for c in " <>|") else []
+    if len(ids) != 1:
+        raise LookupError(name)
+    return ids[0]

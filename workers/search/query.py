@@ -1,8 +1,10 @@
 """Search queries with the modifiers Slack users know, compiled to a safe FTS5 expression.
 
 `"exact phrase"`, `from:@user`, `in:#channel`, `before:YYYY-MM-DD`, `after:YYYY-MM-DD`,
-`-word`. Whatever the user types, the FTS5 expression is built from quoted stems only, so no
-input (unbalanced quotes, stray operators, `NEAR`, `*`) can be a syntax error.
+`-word`. People and channels are either Slack's escaped forms (`<@U…|ana>`, `<#C…|general>`)
+or plain names, which a `Names` resolver turns into ids. Whatever the user types, the FTS5
+expression is built from quoted stems only, so no input (unbalanced quotes, stray operators,
+`NEAR`, `*`) can be a syntax error.
 """
 
 from __future__ import annotations
@@ -10,17 +12,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 from workers.search import text
 
 MAX_QUERY_LENGTH = 500
 
 _TOKEN = re.compile(r'-?"[^"]*"?|\S+')
-_MENTION = re.compile(r"^<?[@#]?([A-Za-z0-9._-]+)(?:\|[^>]*)?>?$")
+# Slack's escaped forms: `<@U1>`, `<@U1|ana>`, `<#C1|general>`, `<#C1|>`.
+_ESCAPED = {"from": re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$"),
+            "in": re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$")}
+# A bare id (HTTP callers may write one): Slack's ids are upper case, names never are.
+_BARE_ID = {"from": re.compile(r"^@?([UW][A-Z0-9]{2,})$"),
+            "in": re.compile(r"^#?([CGD][A-Z0-9]{2,})$")}
+_NAME = re.compile(r"^[@#]?([^\s<>|@#][^\s<>|]*)$")
 
 
 class QueryError(ValueError):
     """The query cannot be run; the message says why, for the user."""
+
+
+class Names(Protocol):
+    """Resolves plain channel and people names of one team to Slack ids."""
+
+    def channel(self, name: str) -> list[str]:
+        """Ids of the channels called `name` ([] if none)."""
+
+    def user(self, name: str) -> list[str]:
+        """Ids of the people called `name` ([] if none)."""
 
 
 @dataclass
@@ -93,8 +112,11 @@ def _epoch(day: date) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
 
-def parse(raw: str) -> Query:
-    """Parse what the user typed; raise `QueryError` only for a query that cannot mean anything."""
+def parse(raw: str, names: Names | None = None) -> Query:
+    """Parse what the user typed; raise `QueryError` only for a query that cannot mean anything.
+
+    `names` resolves `in:#general` and `from:@ana`; without it a plain name is taken as an id.
+    """
     if len(raw) > MAX_QUERY_LENGTH:
         raise QueryError(f"That query is too long ({len(raw)} characters; the limit is "
                          f"{MAX_QUERY_LENGTH}).")
@@ -113,7 +135,7 @@ def parse(raw: str) -> Query:
             continue
         modifier, colon, value = body.partition(":")
         if colon and value and modifier.lower() in {"from", "in", "before", "after"}:
-            _apply_modifier(query, modifier.lower(), value)
+            _apply_modifier(query, modifier.lower(), value, names)
             continue
         for word in text.words(body):
             if text.is_stop_word(word):
@@ -125,15 +147,34 @@ def parse(raw: str) -> Query:
     return query
 
 
-def _apply_modifier(query: Query, modifier: str, value: str) -> None:
+def _apply_modifier(query: Query, modifier: str, value: str, names: Names | None) -> None:
     if modifier in {"from", "in"}:
-        match = _MENTION.match(value)
-        if not match:
-            raise QueryError(f"`{modifier}:{value}` does not name a "
-                             f"{'person' if modifier == 'from' else 'channel'}.")
-        (query.from_users if modifier == "from" else query.in_channels).append(match.group(1))
+        (query.from_users if modifier == "from" else query.in_channels).extend(
+            _ids(modifier, value, names))
     elif modifier == "before":
         query.before = _epoch(_day(value, modifier))
     else:
         day = _day(value, modifier)
         query.after = _epoch(day) + 86400  # "after 2026-01-31" starts on February 1st
+
+
+def _ids(modifier: str, value: str, names: Names | None) -> list[str]:
+    """The ids `from:`/`in:` `value` names: escaped forms and bare ids as they are, plain
+    names through `names`."""
+    what = "person" if modifier == "from" else "channel"
+    for pattern in (_ESCAPED[modifier], _BARE_ID[modifier]):
+        match = pattern.match(value)
+        if match:
+            return [match.group(1)]
+    match = _NAME.match(value)
+    if not match:
+        raise QueryError(f"`{modifier}:{value}` does not name a {what}.")
+    name = match.group(1)
+    if names is None:
+        return [name]
+    ids = names.user(name) if modifier == "from" else names.channel(name)
+    if not ids:
+        if modifier == "from":
+            raise QueryError(f"I don't know anyone called @{name}.")
+        raise QueryError(f"I don't know a channel called #{name}.")
+    return ids

@@ -47,6 +47,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
 RECENCY_DAYS = 30.0  # a message this old has lost half of its (mild) recency bonus
 CANDIDATES = 4  # rank this many times a page by relevance, then re-rank with recency
 SNIPPET_WORDS = 24
+# How much of a result's text is searched for the words to highlight: a match further in is
+# not shown (the snippet is then the text's start); Slack's 40,000-character messages would
+# otherwise cost every search that finds them a stem lookup per word.
+HIGHLIGHT_CHARACTERS = 4_000
+SNIPPET_TOKEN_CHARACTERS = 60  # a 40,000-character "word" is shown as its first 60
 
 
 def partition(team: str, channel: str | None = None) -> str:
@@ -73,18 +78,47 @@ def visible_partitions(scope: Scope) -> list[str]:
     return partitions
 
 
+def _shorten(token: str) -> str:
+    """A word of a snippet, cut at `SNIPPET_TOKEN_CHARACTERS` (never inside `&amp;`)."""
+    if len(token) <= SNIPPET_TOKEN_CHARACTERS:
+        return token
+    cut = token[:SNIPPET_TOKEN_CHARACTERS - 1]
+    amp = cut.rfind("&", -5)
+    if amp >= 0 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
 def highlight(original: str, stems: set[str], words: int = SNIPPET_WORDS) -> str:
-    """A window of `original` around the first matching word, matches in *bold*."""
-    tokens = text.plain(original).split()
-    marks = [any(stem in stems for w in text.words(token) for stem in text.query_stems(w))
-             for token in tokens]
-    first = marks.index(True) if True in marks else 0
+    """A window of `original` around the first matching word, matches in *bold*.
+
+    Only the first `HIGHLIGHT_CHARACTERS` of the text are searched for a match and a word is
+    shown up to `SNIPPET_TOKEN_CHARACTERS`, so a result's snippet costs and weighs the same
+    whether its message has 40 characters or Slack's 40,000.
+    """
+    plain = text.plain(original)
+    if len(plain) > HIGHLIGHT_CHARACTERS:
+        cut = plain.rfind(" ", 0, HIGHLIGHT_CHARACTERS + 1)
+        plain = plain[:cut if cut > HIGHLIGHT_CHARACTERS // 2 else HIGHLIGHT_CHARACTERS]
+        truncated = True
+    else:
+        truncated = False
+    tokens = plain.split()
+    marked: dict[int, bool] = {}
+
+    def is_match(i: int) -> bool:
+        if i not in marked:
+            marked[i] = any(stem in stems for w in text.words(tokens[i])
+                            for stem in text.query_stems(w))
+        return marked[i]
+
+    # Stems are computed only up to the first match and inside the window.
+    first = next((i for i in range(len(tokens)) if is_match(i)), 0)
     start = max(0, first - words // 3)
-    window = [f"*{t}*" if marked else t
-              for t, marked in zip(tokens[start:start + words], marks[start:start + words],
-                                   strict=True)]
+    window = [f"*{_shorten(tokens[i])}*" if is_match(i) else _shorten(tokens[i])
+              for i in range(start, min(len(tokens), start + words))]
     prefix = "… " if start > 0 else ""
-    suffix = " …" if start + words < len(tokens) else ""
+    suffix = " …" if truncated or start + words < len(tokens) else ""
     return prefix + " ".join(window) + suffix
 
 

@@ -13,7 +13,9 @@ from functools import lru_cache
 
 import Stemmer
 
-_SLACK_LINK = re.compile(r"<(?:[^>|]*\|)?([^>]*)>")  # <url|label>, <#C1|name>, <@U1>
+# <url|label>, <#C1|name>, <@U1>. Markup never contains `<`: excluding it keeps a message of
+# thousands of raw `<` linear (each one is tried against the text up to the next, not to the end).
+_SLACK_LINK = re.compile(r"<(?:[^<>|]*\|)?([^<>]*)>")
 _USER_OR_CHANNEL = re.compile(r"^[@#!][A-Z0-9]+$")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 

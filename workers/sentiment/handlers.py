@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grammar import Command
+from mrkdwn import escape
 from payloads import Context, HeardMessage, ReplyTarget
 from workers.replies import Reply, SlackReplier, TransientError, Upload
 from workers.sentiment import texts
@@ -33,6 +34,8 @@ ALERT_EVERY = 6 * 3600.0  # at most one alert per channel in this many seconds
 
 _CHANNEL = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$")
 _USER = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+# A Slack id: the only thing the bot wraps in `<#…>` or `<@…>` itself.
+_ID = re.compile(r"^[A-Z0-9]+$")
 _SELF = {"@me", "me", "@yo", "yo"}
 _PERIOD = re.compile(r"^(\d{1,3})d$", re.IGNORECASE)
 _ON = {"on", "yes", "si", "sí", "activar", "activa", "enable"}
@@ -67,12 +70,13 @@ def parse_request(args: str, context: Context, lang: str) -> Request:
             if not 1 <= days <= MAX_DAYS:
                 raise UsageProblem(texts.get(lang, "period").format(max=MAX_DAYS))
         else:
-            raise UsageProblem(texts.get(lang, "usage").format(word=word[:40]))
+            # The word is the user's: quoted inert, so `<!channel>` is shown, not sent.
+            raise UsageProblem(texts.get(lang, "usage").format(word=escape(word[:40])))
     if user:
         if context.source == "api" or user != context.user:
             raise UsageProblem(texts.get(lang, "only_self"))
         return Request(Scope(context.team, user=user), days, f"<@{user}>")
-    if not channel:
+    if not _ID.match(channel):  # none, or an HTTP caller's free text: not a channel id
         raise UsageProblem(texts.get(lang, "no_channel"))
     # A private channel's messages are read only from inside it (Slack vouches for that).
     return Request(Scope(context.team, channel=channel,

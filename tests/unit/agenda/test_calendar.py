@@ -11,6 +11,7 @@ import icalendar
 import pytest
 
 from workers.agenda.calendar import AgendaFileError, ImportedEvent, read_agenda, read_ics, to_ics
+from workers.agenda.imports import check_imported
 from workers.agenda.store import AgendaStore, NewEvent
 from workers.agenda.when import When
 
@@ -74,3 +75,52 @@ def test_imported_event_json_form_is_checked() -> None:
         ImportedEvent.from_dict({**event.as_dict(), "start_local": "soon"})
     with pytest.raises(KeyError):
         ImportedEvent.from_dict({"title": "x"})
+
+
+@pytest.mark.parametrize(("rule", "reason"), [
+    ("FREQ=WEEKLY;BYDAY=XX", "not a valid RRULE"),
+    ("FREQ=SOMETIMES", "FREQ must be one of"),
+    ("FREQ=DAILY;INTERVAL=0", "INTERVAL"),
+    ("FREQ=MINUTELY", "more often than every 5 minutes"),
+    ("FREQ=MINUTELY;INTERVAL=4", "more often than every 5 minutes"),
+    ("FREQ=SECONDLY;INTERVAL=600", "more often than every 5 minutes"),
+    ("FREQ=HOURLY;BYMINUTE=0,1,2", "more often than every 5 minutes"),
+    ("FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0,30", "more often than every 5 minutes"),
+    ("FREQ=MINUTELY;INTERVAL=5;BYMONTH=2;BYMONTHDAY=30", "may only be narrowed"),
+    ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "no occurrence"),
+    ("FREQ=WEEKLY\nBYDAY=MO", "not an RRULE value"),
+])
+def test_imported_rules_that_cannot_be_read_or_repeat_too_often_are_refused(
+    rule: str, reason: str
+) -> None:
+    event = ImportedEvent("x", "2027-01-04T09:00", "Europe/Madrid", True, rule, "u1")
+    problem = event.problem()
+    assert problem is not None and reason in problem
+
+
+@pytest.mark.parametrize("rule", ["FREQ=WEEKLY;BYDAY=MO", "FREQ=MINUTELY;INTERVAL=5",
+                                  "FREQ=HOURLY;BYMINUTE=0,30", "FREQ=DAILY;COUNT=3",
+                                  "FREQ=MONTHLY;UNTIL=20271231T230000Z"])
+def test_ordinary_imported_rules_are_accepted(rule: str) -> None:
+    assert ImportedEvent("x", "2027-01-04T09:00", "UTC", True, rule, "u1").problem() is None
+
+
+def test_an_import_refuses_the_bad_rule_and_stores_the_others(tmp_path: Path) -> None:
+    path = tmp_path / "agenda.json"
+    path.write_text(json.dumps([
+        {"title": "Standup", "start": "2027-01-04T09:00", "rrule": "RRULE:freq=weekly;byday=MO"},
+        {"title": "Flood", "start": "2027-01-04T09:00", "rrule": "FREQ=MINUTELY", "uid": "f"},
+        {"title": "Broken", "start": "2027-01-04T09:00", "rrule": "FREQ=WEEKLY;BYDAY=XX",
+         "uid": "b"},
+        {"title": "Launch", "start": "2027-02-01T16:30"},
+    ]))
+    wire = [ImportedEvent.from_dict(e.as_dict()) for e in read_agenda(path, "UTC")]
+    accepted, refused = check_imported(wire)
+    assert [e.title for e in accepted] == ["Standup", "Launch"]
+    assert accepted[0].rrule == "FREQ=WEEKLY;BYDAY=MO"  # stored in its plain form
+    assert [r["uid"] for r in refused] == ["f", "b"]
+    assert "every 5 minutes" in refused[0]["error"] and "BYDAY" in refused[1]["error"]
+    store = AgendaStore(tmp_path / "agenda.sqlite")
+    stored = store.upsert_imported(
+        (e.to_new_event("T1", "C1", True, True) for e in accepted), remind=True)
+    assert stored == 2

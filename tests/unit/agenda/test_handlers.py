@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,8 +14,10 @@ from grammar import Command
 from payloads import Context
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
-from workers.agenda.handlers import Agenda
-from workers.agenda.store import AgendaStore
+from workers.agenda import store as store_module
+from workers.agenda.handlers import LIST_LIMIT, Agenda, Occurrence, Person
+from workers.agenda.store import AgendaStore, NewEvent
+from workers.agenda.when import When
 from workers.replies import Ledger, SlackReplier
 
 IN_CHANNEL = Context(team="T1", channel="C1", user="U1", channel_type="channel",
@@ -149,3 +152,159 @@ def test_http_callers_get_utc_no_direct_message_and_the_ics_as_data(
     reply = agenda.export(Command("agenda", "export", "", "en"), api)
     assert reply.upload is None and "BEGIN:VCALENDAR" in reply.data["ics"]
     assert fake_slack.calls_to("users.info") == []
+
+
+HOSTILE = "<!channel> standup <https://evil|x>"
+
+
+def _inert(text: str) -> None:
+    """No ping or link a user typed survives in `text`."""
+    assert "<!channel>" not in text and "<https://evil|x>" not in text
+    assert "&lt;!channel&gt;" in text and "&lt;https://evil|x&gt;" in text
+
+
+def test_titles_and_quoted_words_are_escaped_in_every_reply(agenda: Agenda) -> None:
+    text, data = _run(agenda, "add", f"{HOSTILE} tomorrow at 10am")
+    _inert(text)
+    assert "<#C1>" in text  # the link the bot builds from the stored channel id stays markup
+    event_id = data["event"]["id"]  # type: ignore[index]
+    assert data["event"]["title"] == HOSTILE  # type: ignore[index]  # JSON keeps it as typed
+    listed, _ = _run(agenda, "list", "week")
+    _inert(listed)
+    assert "<#C1>" in listed
+    _inert(_run(agenda, "next", "")[0])
+    _inert(_run(agenda, "search", "standup")[0])
+    missing, _ = _run(agenda, "search", "<!here> <@U999>")
+    assert "&lt;!here&gt; &lt;@U999&gt;" in missing and "<!here>" not in missing
+    _inert(_run(agenda, "cancel", str(event_id))[0])
+
+
+def test_a_stored_channel_that_is_not_an_id_is_written_as_text(agenda: Agenda) -> None:
+    # Before HTTP channels were checked, any string could be stored as an event's channel.
+    event = agenda.store.add(NewEvent(
+        team="T1", channel="<!everyone>", owner="U1", title="legacy",
+        when=When(datetime.now(ZoneInfo("UTC")) + timedelta(hours=1), None, True),
+        lang="en", notify="", public=True))
+    line = agenda._line(Occurrence(event.when.start, event), Person("UTC", False), "en")
+    assert "<!everyone>" not in line and "&lt;!everyone&gt;" in line
+
+
+def test_a_rerun_of_the_same_request_adds_once_and_answers_the_same(agenda: Agenda) -> None:
+    retried = replace(IN_CHANNEL, request_id="task-1")
+    first = _run(agenda, "add", "deploy review in 2 hours", retried)
+    second = _run(agenda, "add", "deploy review in 2 hours", retried)
+    assert first == second
+    assert len(agenda.store.owned("T1", "U1")) == 1
+    # Another request (another task id) is another event; so are old messages without one.
+    _run(agenda, "add", "deploy review in 2 hours", replace(IN_CHANNEL, request_id="task-2"))
+    _run(agenda, "add", "deploy review in 2 hours")
+    _run(agenda, "add", "deploy review in 2 hours")
+    assert len(agenda.store.owned("T1", "U1")) == 4
+
+
+def test_a_rerun_of_remind_and_cancel_has_its_effect_once(agenda: Agenda,
+                                                           fake_slack: FakeSlack) -> None:
+    retried = replace(IN_CHANNEL, request_id="task-remind")
+    first = _run(agenda, "remind", "me to call Ana in 2 hours", retried)
+    assert _run(agenda, "remind", "me to call Ana in 2 hours", retried) == first
+    assert len(agenda.store.owned("T1", "U1")) == 1
+    assert len(fake_slack.calls_to("conversations.open")) == 1
+    event_id = first[1]["event"]["id"]  # type: ignore[index]
+    cancelling = replace(IN_CHANNEL, request_id="task-cancel")
+    cancelled = _run(agenda, "cancel", str(event_id), cancelling)
+    assert cancelled[1] == {"cancelled": event_id}
+    # The re-run finds the event already cancelled: it answers as the first run did.
+    assert _run(agenda, "cancel", str(event_id), cancelling) == cancelled
+    assert _run(agenda, "cancel", str(event_id))[1]["error"] == "not_found"
+
+
+API = Context(team="T1", channel="", user="api", source="api")
+
+
+@pytest.mark.parametrize(("channel", "setup", "reason"), [
+    ("C9", "", "not_in_channel"),  # a public channel the bot is not in
+    ("G9", "member", "not_a_public_channel"),  # private, even with the bot in it
+    ("D9", "member", "not_a_public_channel"),  # someone's DM
+    ("C9", "member archived", "not_a_public_channel"),
+    ("<!channel>", "", "not_a_channel"),
+])
+def test_http_callers_cannot_aim_reminders_at_unvouched_channels(
+    agenda: Agenda, fake_slack: FakeSlack, channel: str, setup: str, reason: str
+) -> None:
+    if "member" in setup:
+        fake_slack.bot_channels.add(channel)
+    if "archived" in setup:
+        fake_slack.archived.add(channel)
+    text, data = _run(agenda, "add", "backup check tomorrow at 10am",
+                      replace(API, channel=channel))
+    assert data == {"error": "channel_not_allowed", "reason": reason}
+    assert "public channel" in text and "<!channel>" not in text
+    assert agenda.store.visible("T1", "api", channel, "", 1e12) == []
+    assert agenda.store.claim_due(1e12, 120, 10) == []  # no reminder is waiting anywhere
+    if reason == "not_a_channel":
+        assert fake_slack.calls_to("conversations.info") == []  # not even asked
+
+
+def test_http_callers_may_aim_reminders_at_a_public_channel_the_bot_is_in(
+    agenda: Agenda, fake_slack: FakeSlack
+) -> None:
+    fake_slack.bot_channels.add("C9")
+    text, data = _run(agenda, "add", "backup check tomorrow at 10am", replace(API, channel="C9"))
+    assert data["notify"] == "channel" and "<#C9>" in text
+    assert [c.params["channel"] for c in fake_slack.calls_to("conversations.info")] == ["C9"]
+
+
+@pytest.mark.parametrize(("channel_type", "notify"), [
+    ("channel", "channel"), ("group", "channel"), ("im", "dm"), ("mpim", "dm")])
+def test_slack_requests_remind_where_they_came_from(agenda: Agenda, channel_type: str,
+                                                    notify: str) -> None:
+    for source in ("slash", "mention"):
+        context = Context(team="T1", channel="C1", user="U1", channel_type=channel_type,
+                          source=source)
+        _, data = _run(agenda, "add", "sync tomorrow at 11am", context)
+        assert data["notify"] == notify
+        stored = agenda.store.get("T1", data["event"]["id"])  # type: ignore[index]
+        assert stored is not None
+        assert stored.notify == ("C1" if notify == "channel" else "D1")  # the DM opened
+
+
+def test_repeating_more_often_than_every_five_minutes_is_refused(agenda: Agenda) -> None:
+    text, data = _run(agenda, "add", "stretch every minute")
+    assert data["error"] == "too_often" and "5 minutes" in text
+    assert agenda.store.owned("T1", "U1") == []
+
+
+def test_list_enumerates_a_bounded_number_of_occurrences_per_event(
+    agenda: Agenda, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An "every minute" event stored before such rules were refused: 10,080 starts a week.
+    start = datetime.now(ZoneInfo("UTC")).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    for title in ("flood", "slow flood"):
+        agenda.store.add(NewEvent(team="T1", channel="C1", owner="U1", title=title,
+                                  when=When(start, "FREQ=MINUTELY", True), lang="en",
+                                  notify="", public=True))
+    calls = []
+    real = store_module.next_occurrence
+
+    def counting(when: When, after: datetime) -> datetime | None:
+        calls.append(after)
+        return real(when, after)
+
+    monkeypatch.setattr(store_module, "next_occurrence", counting)
+    text, data = _run(agenda, "list", "week")
+    assert len(calls) <= 2 * (LIST_LIMIT + 1)
+    assert len(data["occurrences"]) == LIST_LIMIT  # type: ignore[arg-type]
+    assert data["more"] is True and "at least" in text
+
+
+@pytest.mark.parametrize(("channel", "notify", "public"), [
+    ("C1", "C1", True), ("G1", "G1", False), ("D7", "D1", False)])
+def test_a_mention_reminds_the_conversation_it_came_from(
+    agenda: Agenda, fake_slack: FakeSlack, channel: str, notify: str, public: bool
+) -> None:
+    # Slack's app_mention events carry no channel_type: the conversation is looked up.
+    mention = Context(team="T1", channel=channel, user="U1", source="mention")
+    _, data = _run(agenda, "add", "sync tomorrow at 11am", mention)
+    stored = agenda.store.get("T1", data["event"]["id"])  # type: ignore[index]
+    assert stored is not None and (stored.notify, stored.public) == (notify, public)
+    assert [c.params["channel"] for c in fake_slack.calls_to("conversations.info")] == [channel]

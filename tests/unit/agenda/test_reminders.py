@@ -11,10 +11,10 @@ import pytest
 
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
-from workers.agenda.reminders import deliver_one, following_due, reminder_text
+from workers.agenda.reminders import deliver_batch, deliver_one, following_due, reminder_text
 from workers.agenda.store import AgendaStore, Claimed, Event, NewEvent
 from workers.agenda.when import When
-from workers.replies import Ledger, SlackReplier
+from workers.replies import Ledger, SlackReplier, TransientError
 
 MADRID = ZoneInfo("Europe/Madrid")
 
@@ -129,3 +129,86 @@ def test_reminder_text_names_the_time_in_the_events_zone(store: AgendaStore) -> 
     due = event.start_at
     assert "(10:00)" in reminder_text(event, due, due + 1)
     assert "Late" in reminder_text(event, due, due + 3600)
+
+
+def _due(store: AgendaStore, title: str, notify: str, owner: str = "U1",
+         channel: str = "") -> Event:
+    return store.add(NewEvent(team="T1", channel=channel, owner=owner, title=title,
+                              when=When(datetime.now(MADRID) - timedelta(seconds=2), None, True),
+                              lang="en", notify=notify, public=False))
+
+
+def _batch(store: AgendaStore) -> list[list[float]]:
+    return [[c.event_id, c.due_at] for c in store.claim_due(time.time(), lease=120, limit=50)]
+
+
+def test_reminder_text_is_escaped(store: AgendaStore) -> None:
+    event = _due(store, "<!channel> standup <https://evil|x>", "DU1")
+    text = reminder_text(event, event.start_at, event.start_at)
+    assert "<!channel>" not in text and "<https://evil|x>" not in text
+    assert "&lt;!channel&gt; standup &lt;https://evil|x&gt;" in text
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived",
+                                   "channel_is_archived", "user_not_found",
+                                   "restricted_action", "account_inactive"])
+def test_a_reminder_slack_refuses_pauses_its_event_tells_its_owner_and_the_rest_go_out(
+    store: AgendaStore, replier: SlackReplier, fake_slack: FakeSlack, error: str
+) -> None:
+    before = _due(store, "before", "DU1", owner="U1")
+    gone = _due(store, "<!here> retro", "CGONE", owner="UOWNER", channel="CGONE")
+    after = _due(store, "after", "DU2", owner="U2")
+    fake_slack.refusals["CGONE"] = error
+    batch = _batch(store)
+    assert deliver_batch(store, replier, batch) == 2
+    assert len(fake_slack.posted("DU1")) == 1 and len(fake_slack.posted("DU2")) == 1
+    paused = store.by_id(gone.id)
+    assert paused is not None and paused.paused_reason == error
+    assert paused.paused_at is not None and paused.due_at is None
+    assert store.pending() == 0  # nothing of it is due any more
+    (told,) = fake_slack.posted("DOWNER")
+    assert f"`#{gone.id}`" in told["text"] and error in told["text"]
+    assert "<#CGONE>" in told["text"] and "&lt;!here&gt;" in told["text"]
+    # The same batch again (a redelivery): nothing is posted twice, the owner told once.
+    assert deliver_batch(store, replier, batch, takeover=True) == 0
+    assert len(fake_slack.posted("DOWNER")) == 1 and len(fake_slack.posted()) == 3
+    for event in (before, after):
+        delivered = store.by_id(event.id)
+        assert delivered is not None and delivered.delivered and delivered.paused_at is None
+
+
+def test_when_telling_the_owner_fails_the_batch_still_goes_on(
+    store: AgendaStore, replier: SlackReplier, fake_slack: FakeSlack
+) -> None:
+    # A personal reminder of a deactivated user: their DM refuses the reminder and the notice.
+    _due(store, "mine", "D9", owner="U9")
+    _due(store, "yours", "DU2", owner="U2")
+    fake_slack.refusals["D9"] = "user_not_found"
+    assert deliver_batch(store, replier, _batch(store)) == 1
+    assert len(fake_slack.posted("DU2")) == 1
+    assert fake_slack.calls_to("chat.postMessage!user_not_found")  # the notice was tried
+
+
+def test_a_refused_token_pauses_nothing_and_stops_the_batch(
+    store: AgendaStore, replier: SlackReplier, fake_slack: FakeSlack
+) -> None:
+    first = _due(store, "first", "DU1")
+    _due(store, "second", "DU2")
+    fake_slack.refusals["DU1"] = "invalid_auth"
+    assert deliver_batch(store, replier, _batch(store)) == 0
+    kept = store.by_id(first.id)
+    assert kept is not None and kept.paused_at is None and kept.due_at == first.start_at
+    assert fake_slack.posted() == []  # the others would fail alike: not tried in this batch
+
+
+def test_transient_errors_still_retry_the_batch(store: AgendaStore, replier: SlackReplier,
+                                                fake_slack: FakeSlack) -> None:
+    _due(store, "first", "DU1")
+    _due(store, "second", "DU2")
+    batch = _batch(store)
+    fake_slack.refusals["DU2"] = "service_unavailable"
+    with pytest.raises(TransientError):
+        deliver_batch(store, replier, batch)
+    fake_slack.refusals.clear()
+    assert deliver_batch(store, replier, batch, attempt=1) == 1  # the first is skipped
+    assert len(fake_slack.posted("DU1")) == 1 and len(fake_slack.posted("DU2")) == 1

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
-from datetime import datetime
+import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -142,3 +143,74 @@ def test_user_timezones_are_cached(store: AgendaStore) -> None:
     store.remember_user("T1", "U1", "America/New_York", True)
     assert store.cached_user("T1", "U1", 3600) == ("America/New_York", True)
     assert store.cached_user("T2", "U1", 3600) is None
+
+
+# The agenda's table as the first release created it, before pausing existed.
+OLD_SCHEMA = """
+CREATE TABLE agenda_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, team TEXT NOT NULL, channel TEXT NOT NULL,
+    owner TEXT NOT NULL, title TEXT NOT NULL, folded TEXT NOT NULL, start_local TEXT NOT NULL,
+    tz TEXT NOT NULL, start_at REAL NOT NULL, rrule TEXT, time_given INTEGER NOT NULL,
+    lang TEXT NOT NULL, notify TEXT NOT NULL, public INTEGER NOT NULL, uid TEXT,
+    created_at REAL NOT NULL, cancelled_at REAL, due_at REAL, ready_at REAL,
+    delivered INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+def test_a_file_from_the_first_release_keeps_working(tmp_path: Path) -> None:
+    path = tmp_path / "agenda.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(OLD_SCHEMA)
+        db.execute("INSERT INTO agenda_events (team, channel, owner, title, folded, start_local,"
+                   " tz, start_at, time_given, lang, notify, public, created_at, due_at,"
+                   " ready_at) VALUES ('T1', '', 'U1', 'old one', 'old one',"
+                   " '2026-11-20T08:59:00', 'Europe/Madrid', ?, 1, 'en', 'D1', 0, ?, ?, ?)",
+                   (NOW - 60, NOW - 600, NOW - 60, NOW - 60))
+    store = AgendaStore(path)
+    (claimed,) = store.claim_due(NOW, lease=120, limit=10)
+    old = store.by_id(claimed.event_id)
+    assert old is not None and old.title == "old one" and old.paused_at is None
+    assert store.pause(old.id, claimed.due_at, "channel_not_found", now=NOW)
+    paused = store.by_id(old.id)
+    assert paused is not None and paused.paused_reason == "channel_not_found"
+    assert store.add(_event("new one"), request_key="task-1", now=NOW).id != old.id
+
+
+def test_a_request_key_adds_one_event_however_often_it_runs(store: AgendaStore) -> None:
+    first = store.add(_event("once"), request_key="task-1", now=NOW)
+    again = store.add(_event("once"), request_key="task-1", now=NOW + 5)
+    assert again == first and len(store.owned("T1", "U1")) == 1
+    assert store.request("T1", "task-1") == ("add", first.id, None)
+    # Request keys are per team, and an empty one is no key at all.
+    assert store.add(_event("once", team="T2"), request_key="task-1", now=NOW).id != first.id
+    assert store.request("T1", "") is None
+    store.add(_event("once"), now=NOW)
+    store.add(_event("once"), now=NOW)
+    assert len(store.owned("T1", "U1")) == 3
+
+
+def test_a_rerun_import_stores_nothing_again(store: AgendaStore) -> None:
+    events = [_event("Holiday", channel="C9", owner="", uid="h1", minutes=600, notify="C9")]
+    assert store.upsert_imported(events, remind=True, request_key="task-9", team="T1") == 1
+    (holiday,) = store.visible("T1", "U1", "C9", "", NOW * 2)
+    store.cancel("T1", holiday.id)
+    # The re-run of the same task must not bring back what was cancelled since.
+    assert store.upsert_imported(events, remind=True, request_key="task-9", team="T1") == 1
+    assert store.visible("T1", "U1", "C9", "", NOW * 2) == []
+
+
+def test_a_paused_event_is_never_due_again(store: AgendaStore) -> None:
+    event = store.add(_event(minutes=-1), now=NOW)
+    (claimed,) = store.claim_due(NOW, lease=120, limit=10)
+    assert store.pause(event.id, claimed.due_at, "is_archived", now=NOW)
+    assert not store.pause(event.id, claimed.due_at, "is_archived", now=NOW)  # already moved
+    assert store.claim_due(NOW + 10**6, lease=120, limit=10) == [] and store.pending() == 0
+
+
+def test_occurrences_stop_at_their_limit(store: AgendaStore) -> None:
+    event = store.add(_event(rrule="FREQ=MINUTELY;INTERVAL=5", minutes=1), now=NOW)
+    since = datetime.fromtimestamp(NOW, MADRID)
+    week = since + timedelta(days=7)
+    assert len(list(event.occurrences(since, week, limit=21))) == 21
+    assert len(list(event.occurrences(since, since + timedelta(hours=1)))) == 12

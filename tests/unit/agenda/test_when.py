@@ -614,3 +614,23 @@ def test_parsing_is_fast_after_warm_up() -> None:
             if round_:
                 timings.append(time.perf_counter() - began)
     assert max(timings) < 0.020
+
+
+@pytest.mark.parametrize(("phrase", "lang"), [
+    ("stretch every minute", "en"),
+    ("stretch every 2 minutes", "en"),
+    ("ping the server every 10 seconds", "en"),
+    ("estirar cada minuto", "es"),
+    ("estirar cada 4 minutos", "es"),
+])
+def test_repeating_more_often_than_every_five_minutes_is_refused(phrase: str,
+                                                                 lang: str) -> None:
+    with pytest.raises(Unclear) as caught:
+        parse_event(phrase, FRI, MADRID, lang)
+    assert caught.value.reason == "too_often" and caught.value.lang == lang
+    assert "5" in caught.value.question(lang)
+
+
+def test_every_five_minutes_is_the_most_often_allowed() -> None:
+    parsed = parse_event("stretch every 5 minutes", FRI, MADRID)
+    assert parsed.when.rrule == "FREQ=MINUTELY;INTERVAL=5"

@@ -1,3 +1,4 @@
+import re
 import time
 from pathlib import Path
 
@@ -6,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workers.search.query import QueryError, parse
-from workers.search.sqlite_store import SqliteSearchStore
+from workers.search.sqlite_store import SNIPPET_TOKEN_CHARACTERS, SqliteSearchStore
 from workers.search.store import Document, Scope
 
 NOW = time.time()
@@ -118,3 +119,37 @@ def test_an_edit_in_the_same_batch_as_its_message_keeps_the_index_sound(
     assert found(store, "koala") == ["koala sighting"]
     assert found(store, "kangaroo") == []
     store.db.execute("INSERT INTO documents_fts (documents_fts) VALUES ('integrity-check')")
+
+
+# Hostile text: a 40,000-character message costs and weighs a bounded snippet ----------------
+
+def test_a_long_message_is_indexed_whole_but_highlighted_only_near_its_start(
+    store: SqliteSearchStore,
+) -> None:
+    filler = "lorem ipsum dolor sit amet " * 1_500  # 40,500 characters
+    store.upsert([doc(f"deploy {filler} rollback")])
+    [hit] = store.search(parse("rollback"), Scope("T1", "C1"), 5)  # found: indexed whole
+    # The match lies past HIGHLIGHT_CHARACTERS: the snippet is the start, marked as cut.
+    assert hit.snippet.startswith("deploy lorem") and hit.snippet.endswith(" …")
+    assert "*" not in hit.snippet and len(hit.snippet) < 400
+    [hit] = store.search(parse("deploy"), Scope("T1", "C1"), 5)
+    assert hit.snippet.startswith("*deploy* lorem") and len(hit.snippet) < 400
+
+
+def test_a_giant_word_is_shown_shortened(store: SqliteSearchStore) -> None:
+    store.upsert([doc("deploy " + "x" * 40_000 + " &amp;" * 2 + " " + "y&amp;" * 30)])
+    [hit] = store.search(parse("deploy"), Scope("T1", "C1"), 5)
+    first, giant, *rest = hit.snippet.split()
+    assert first == "*deploy*" and giant == "x" * (SNIPPET_TOKEN_CHARACTERS - 1) + "…"
+    assert rest[-1].endswith("…") and not re.search(r"&(?!amp;)", rest[-1])  # no half escape
+    assert max(len(word) for word in hit.snippet.split()) <= SNIPPET_TOKEN_CHARACTERS + 2
+
+
+@pytest.mark.parametrize("hostile", ["<" * 40_000, "<<<<|" * 8_000, "&amp;" * 8_000,
+                                     "*_~" * 13_000, ":a::a:" * 6_600])
+def test_hostile_messages_are_indexed_and_found_by_their_words(
+    store: SqliteSearchStore, hostile: str,
+) -> None:
+    store.upsert([doc(f"incident {hostile} resolved")])
+    [hit] = store.search(parse("resolved"), Scope("T1", "C1"), 5)
+    assert hit.document.text.endswith("resolved") and len(hit.snippet) < 2_000

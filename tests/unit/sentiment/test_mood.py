@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from grammar import Command
+from mrkdwn import escape
 from payloads import Context, HeardMessage
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
@@ -157,3 +158,29 @@ def test_alerts_are_switched_from_inside_a_channel_only(mood: Mood) -> None:
     assert _ask(mood, "alerts", "on", API)[1] == {"error": "usage"}
     assert _ask(mood, "alerts", "maybe")[1] == {"error": "usage"}
     assert "desactivadas" in _ask(mood, "alerts", "off", lang="es")[0]
+
+
+# What the bot writes back never pings or links on a user's behalf ---------------------------
+
+@pytest.mark.parametrize("typed", ["<!channel>", "<!here>", "<!everyone>",
+                                   "<!subteam^S1|@team>", "<https://evil.example|label>"])
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_usage_reply_quotes_the_word_escaped(mood: Mood, typed: str, lang: str) -> None:
+    text, data, _ = _ask(mood, "summary", f"30d {typed}", lang=lang)
+    assert data == {"error": "usage"}
+    assert typed not in text and f"`{escape(typed)}`" in text
+
+
+def test_an_http_callers_channel_is_not_written_as_markup(mood: Mood) -> None:
+    # Only a Slack id is ever wrapped in `<#…>`; free text from an HTTP body is not one.
+    hostile = Context(team="T1", channel="C1> <!channel", user="api", source="api")
+    text, data, _ = _ask(mood, "summary", "", hostile)
+    assert data == {"error": "usage"} and "<!channel" not in text and "Name a channel" in text
+
+
+def test_a_hostile_40000_character_message_is_scored_and_stored(mood: Mood) -> None:
+    text = "terrible " + "&amp;" * 4000 + "<" * 10_000 + ":a:" * 6000 + "*_~" * 2000
+    assert len(text) > 40_000
+    mood.on_heard(HeardMessage("T1", "C1", f"{time.time():.6f}", "U1", text, "channel"))
+    (day,) = mood.store.days(Scope("T1", channel="C1"), time.time() - DAY, time.time() + 1)
+    assert day.messages == 1 and day.average < 0

@@ -1,0 +1,154 @@
+"""The generic task wrapper: task ids reach handlers, Slack failures inside handlers retry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from celery import Celery
+from slack_sdk.errors import SlackApiError
+
+import grammar
+import routing
+from grammar import Command
+from payloads import Context, HeardMessage, ReplyTarget
+from slacksim.fake_slack import FakeSlack
+from tests.conftest import BOT_TOKEN
+from workers.replies import Ledger, Reply, SlackReplier, TransientError
+from workers.service import FAILED, MAX_RETRIES, ServiceHandlers, register_service
+
+
+def _replier(tmp_path: Path, fake_slack: FakeSlack) -> SlackReplier:
+    return SlackReplier(fake_slack.api_url, BOT_TOKEN, Ledger(tmp_path / "svc.sqlite"))
+
+
+def _app(tmp_path: Path, fake_slack: FakeSlack, handlers: ServiceHandlers) -> Celery:
+    app = Celery("test-service", set_as_current=False)
+    # Eager: a retry runs again at once, in this process, up to max_retries.
+    app.conf.update(task_always_eager=True, task_eager_propagates=False)
+    register_service(app, routing.SEARCH, handlers, _replier(tmp_path, fake_slack))
+    return app
+
+
+def _command(app: Celery, verb: str, url: str, args: str = "", task_id: str = "task-1") -> Any:
+    return app.tasks[routing.SEARCH.command_task].apply(kwargs={
+        "command": Command("search", verb, args, "en").as_dict(),
+        "context": {**Context(team="T1", channel="C1", user="U1").as_dict(),
+                    "request_id": "forged"},
+        "reply": ReplyTarget(kind="response_url", url=url).as_dict(),
+    }, task_id=task_id)
+
+
+def test_handlers_get_the_task_id_as_request_id(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    seen: list[str] = []
+
+    def probe(command: Command, context: Context) -> Reply:
+        seen.append(context.request_id)
+        return Reply("ok")
+
+    app = _app(tmp_path, fake_slack, ServiceHandlers(commands={"find": probe}))
+    _command(app, "find", fake_slack.response_url(), task_id="the-task").get()
+    assert seen == ["the-task"]  # never what the message carried
+
+
+def test_transient_slack_error_inside_a_handler_is_retried_and_answered_once(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    calls: list[str] = []
+
+    def flaky(command: Command, context: Context) -> Reply:
+        calls.append(context.request_id)
+        if len(calls) < 3:
+            raise TransientError("Slack answered 500")
+        return Reply("done")
+
+    app = _app(tmp_path, fake_slack, ServiceHandlers(commands={"find": flaky}))
+    url = fake_slack.response_url()
+    result = _command(app, "find", url)
+    assert result.successful(), result.traceback
+    assert calls == ["task-1"] * 3  # the same request id on every attempt
+    assert [r["text"] for r in fake_slack.responses(url)] == ["done"]
+
+
+def test_exhausted_retries_fail_the_task_and_tell_the_user_once(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    calls: list[int] = []
+
+    def down(command: Command, context: Context) -> Reply:
+        calls.append(1)
+        raise TransientError("Slack rate limit", retry_after=0)
+
+    app = _app(tmp_path, fake_slack, ServiceHandlers(commands={"find": down}))
+    url = fake_slack.response_url()
+    result = _command(app, "find", url)
+    assert result.failed() and "rate limit" in str(result.result)
+    assert len(calls) == MAX_RETRIES + 1
+    assert [r["text"] for r in fake_slack.responses(url)] == [FAILED["en"]]
+    # The same task again (a replay of its dead letter) does not apologise twice.
+    _command(app, "find", url)
+    assert len(fake_slack.responses(url)) == 1
+
+
+def test_a_permanent_error_inside_a_handler_is_not_silent(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    def refused(command: Command, context: Context) -> Reply:
+        raise SlackApiError("user_not_found", response={"ok": False})
+
+    app = _app(tmp_path, fake_slack, ServiceHandlers(commands={"find": refused}))
+    url = fake_slack.response_url()
+    result = _command(app, "find", url)
+    assert result.failed() and "user_not_found" in str(result.result)
+    assert [r["text"] for r in fake_slack.responses(url)] == [FAILED["en"]]
+
+
+def test_heard_message_with_a_transient_error_is_retried(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    heard: list[str] = []
+
+    def on_heard(message: HeardMessage) -> None:
+        heard.append(message.ts)
+        if len(heard) == 1:
+            raise TransientError("Slack unreachable")
+
+    app = _app(tmp_path, fake_slack, ServiceHandlers(commands={}, on_heard=on_heard))
+    result = app.tasks[routing.HEARD_TASK].apply(
+        kwargs={"message": HeardMessage(team="T1", channel="C1", ts="1.0").as_dict()})
+    assert result.successful(), result.traceback
+    assert heard == ["1.0", "1.0"]
+
+
+def test_a_post_a_handler_makes_itself_is_retried_after_a_server_error(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    """A 5xx leaves the reply claimed (Slack may have taken it): the retry must take it over."""
+    replier = _replier(tmp_path, fake_slack)
+
+    def on_heard(message: HeardMessage) -> None:
+        replier.deliver(ReplyTarget(kind="channel", channel="C0ALERT"), "alert-1",
+                        Reply("the mood dropped"))
+
+    app = _app(tmp_path, fake_slack, ServiceHandlers(commands={}, on_heard=on_heard))
+    fake_slack.fail("chat.postMessage", 500, times=2)
+    result = app.tasks[routing.HEARD_TASK].apply(
+        kwargs={"message": HeardMessage(team="T1", channel="C1", ts="1.0").as_dict()})
+    assert result.successful(), result.traceback
+    assert [p["text"] for p in fake_slack.posted("C0ALERT")] == ["the mood dropped"]
+
+
+@pytest.mark.parametrize("verb", ["help", "<!channel>"])
+def test_usage_replies_quote_the_input_inertly(
+    tmp_path: Path, fake_slack: FakeSlack, verb: str
+) -> None:
+    app = _app(tmp_path, fake_slack, ServiceHandlers(commands={}))
+    url = fake_slack.response_url()
+    # A help command's reason comes from the grammar, the user's word in it already escaped
+    # (grammar.parse_mention): the worker writes it as it is, escaped once, not twice.
+    reason = grammar.parse_mention("<@UBOT> mood <!channel> x").args if verb == "help" else ""
+    _command(app, verb, url, args=reason).get()
+    (answer,) = fake_slack.responses(url)
+    assert "<!channel>" not in answer["text"] and "&lt;!channel&gt;" in answer["text"]
+    assert "&amp;" not in answer["text"]
