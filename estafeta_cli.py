@@ -214,10 +214,12 @@ def import_agenda(settings: Settings, path: Path, team: str, channel: str, tz: s
     except AgendaFileError as exc:
         print(f"estafeta: cannot import {path}: {exc}", file=sys.stderr)
         return 2
+    events = []
     for event in read:  # the agenda service refuses these too; say so here, per event
         if (problem := event.problem()) is not None:
             print(f"estafeta: not importing {event.uid!r}: {problem}", file=sys.stderr)
-    events = [event.as_dict() for event in read if event.problem() is None]
+        else:
+            events.append(event.as_dict())
     client = celery_client(settings)
     for start in range(0, len(events), chunk):
         client.send_task(IMPORT_TASK, args=(team, channel, events[start:start + chunk]),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any
@@ -12,6 +11,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 import grammar
 import routing
+from gateway.bodies import json_object
 from gateway.errors import ApiError
 from gateway.openapi import openapi_document
 from gateway.publisher import BrokerUnavailable
@@ -58,12 +58,7 @@ def run_command(service: str) -> tuple[Response, int, dict[str, str]]:
                        f"Unknown service {service!r}; use one of {sorted(routing.SERVICES)}.")
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type", "Send the command as application/json.")
-    try:
-        body = json.loads(request.get_data(cache=True))
-    except (ValueError, RecursionError) as exc:
-        raise ApiError(400, "bad_request", "The body is not valid JSON.") from exc
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "The body must be a JSON object.")
+    body = json_object(request.get_data(cache=True))
     if "text" not in body:
         raise ApiError(400, "bad_request", "The body needs a `text` field.")
     text = _string_field(body, "text")
@@ -107,6 +102,12 @@ def run_command(service: str) -> tuple[Response, int, dict[str, str]]:
     return jsonify(body_out), 202, {"Location": status_url}
 
 
+def _result_team(result: AsyncResult) -> str | None:
+    value = result.result if result.state == "SUCCESS" else None
+    team = value.get("team") if isinstance(value, dict) else None
+    return team if isinstance(team, str) else None
+
+
 @bp.get("/tasks/<task_id>")
 def task_status(task_id: str) -> Response:
     """The state of a task and, once it finished, its result."""
@@ -122,9 +123,9 @@ def task_status(task_id: str) -> Response:
     state = result.state
     body: dict[str, Any] = {"task_id": task_id, "state": state}
     # A token only ever sees its own team's tasks, known from the moment they were accepted.
-    # An id this gateway never accepted reads as PENDING, like any unknown id, until it has a
-    # result: then it is not the caller's (a Slack command's task), and it is not found.
-    if owner is None and state != "PENDING":
+    # An id this gateway never accepted (another replica's, on another DATA_DIR) reads as
+    # PENDING, like any unknown id, until it finishes: then its result names its team.
+    if owner is None and state != "PENDING" and _result_team(result) != g.team:
         raise ApiError(404, "unknown_task", "No such task.")
     if state == "SUCCESS":
         body["result"] = result.result

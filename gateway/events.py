@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grammar
+import mrkdwn
 from grammar import Command
 from payloads import Context, HeardMessage, ReplyTarget
 
@@ -78,7 +79,9 @@ def _mention(team: str, event: dict[str, Any], bot_users: set[str]) -> Action:
     channel, ts = _text(event.get("channel")), _text(event.get("ts"))
     if not channel or not ts:
         return Ignore("mention without channel or ts")
-    command = grammar.parse_mention(_text(event.get("text")))
+    # Slack escapes `&`, `<` and `>` in what people type: undone once here (as for slash
+    # commands), so the services hold plain text and escape it once when they write it back.
+    command = grammar.parse_mention(mrkdwn.unescape(_text(event.get("text"))))
     context = Context(
         team=team,
         channel=channel,

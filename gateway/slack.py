@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 import grammar
 import mrkdwn
+from gateway.bodies import json_object
 from gateway.dedup import trigger_key
 from gateway.errors import ApiError
 from gateway.events import Hear, Ignore, RunCommand, classify
@@ -55,7 +54,7 @@ def _ephemeral(text: str) -> Response:
 def events() -> Response | tuple[Response, int]:
     """Answer `url_verification`; accept `event_callback`s after the broker confirmed them."""
     _require(JSON)
-    payload = _json_object()
+    payload = json_object(request.get_data(cache=True))
     kind = payload.get("type")
     if kind == "url_verification":
         challenge = payload.get("challenge")
@@ -106,7 +105,9 @@ def commands() -> Response:
         unknown = mrkdwn.escape(form["command"])
         return _ephemeral(f"I don't know `{unknown}`.\n\n{grammar.help_text(None)}")
     try:
-        command = grammar.parse(service, form.get("text", ""))
+        # Slack escapes `&`, `<` and `>` in what people type: undone once here, so the services
+        # hold plain text and escape it exactly once when they write it back.
+        command = grammar.parse(service, mrkdwn.unescape(form.get("text", "")))
     except grammar.UsageError as error:
         return _ephemeral(error.usage)
     context = Context(
@@ -146,11 +147,8 @@ def interactions() -> Response:
     raw = request.form.get("payload")
     if raw is None:
         raise ApiError(400, "bad_request", "Missing the `payload` form field.")
-    try:
-        payload = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise ApiError(400, "bad_request", "The `payload` field is not valid JSON.") from exc
-    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+    payload = json_object(raw, "The `payload` field")
+    if not isinstance(payload.get("type"), str):
         raise ApiError(400, "bad_request", "The `payload` must be an object with a `type`.")
     team = payload.get("team")
     team_id = team.get("id") if isinstance(team, dict) else None
@@ -158,16 +156,6 @@ def interactions() -> Response:
     if key is not None and not gateway().accepted_events.claim(key):
         return jsonify({"ok": True, "duplicate": True})
     return jsonify({"ok": True})
-
-
-def _json_object() -> dict[str, Any]:
-    try:
-        payload = json.loads(request.get_data(cache=True))
-    except (ValueError, RecursionError) as exc:
-        raise ApiError(400, "bad_request", "The body is not valid JSON.") from exc
-    if not isinstance(payload, dict):
-        raise ApiError(400, "bad_request", "The body must be a JSON object.")
-    return payload
 
 
 def _check_response_url(url: str, api_url: str) -> None:

@@ -63,7 +63,8 @@ class SlackSigner:
     def event(self, event: dict[str, Any], *, team: str = "T0001", event_id: str | None = None,
               retry: int | None = None) -> tuple[bytes, dict[str, str], str]:
         """A signed `event_callback`: (body, headers, event_id)."""
-        event_id = event_id or f"Ev{next(_event_ids):08d}"
+        # Unique across runs: the gateway remembers accepted event ids for a day.
+        event_id = event_id or f"Ev{_RUN}{next(_event_ids):08d}"
         payload = {
             "token": "deprecated-verification-token",
             "team_id": team,

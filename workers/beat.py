@@ -9,6 +9,8 @@ from settings import Settings
 from workers.app import celery_client
 
 settings = Settings.from_env()
+# Beat keeps its schedule file in DATA_DIR and may start before any other process made it.
+settings.data_dir.mkdir(parents=True, exist_ok=True)
 app = celery_client(settings)
 app.conf.beat_schedule = {
     f"{service.name}-maintenance": {

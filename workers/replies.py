@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from payloads import ReplyTarget
+from settings import is_loopback_url
 from workers.storage import SqliteFile
 
 log = logging.getLogger(__name__)
@@ -103,13 +104,17 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
 
 
 def response_url_allowed(url: str, api_url: str) -> bool:
-    """True for `https://hooks.slack.com/...`, or a URL on the scheme and host (and port) of
-    `api_url`, the Slack Web API in use (the simulator's, in tests and local runs)."""
+    """True for `https://hooks.slack.com/...`, or, when the Web API in use is on this machine
+    (the simulator, tests), a URL on its scheme, host and port."""
     origin = _origin(url)
     if origin is None or not urlsplit(url).path.startswith("/"):
         return False
     if origin == SLACK_RESPONSE_ORIGIN:
         return True
+    # The Web API's own host is trusted only when it is this machine (the simulator, tests):
+    # against the real Slack, `https://slack.com/...` is not where slash answers go.
+    if not is_loopback_url(api_url):
+        return False
     api = _origin(api_url)
     return api is not None and api[0] in {"http", "https"} and origin == api
 
@@ -227,7 +232,7 @@ class SlackReplier:
         if target.kind == "none":
             return False
         if target.kind == "response_url":
-            self._check_response_url(target.url)
+            self.check_target(target)
         posted = self._deliver_text(target, key, reply, attempt, takeover)
         upload = reply.upload
         if upload is not None:
@@ -323,16 +328,19 @@ class SlackReplier:
                 return True
         return False
 
-    def _check_response_url(self, url: str) -> None:
+    def check_target(self, target: ReplyTarget) -> None:
+        """Raise `RefusedResponseUrl` unless a `response_url` target is Slack's."""
         # Checked again here, not only at the gateway: a message may come from anywhere that
         # can publish to the broker (a replayed dead letter, another client).
+        if target.kind != "response_url":
+            return
+        url = target.url
         if not response_url_allowed(url, self.api_url):
             log.error("refusing to post to a response_url that is not Slack's: %s",
                       redacted_url(url))
             raise RefusedResponseUrl(f"response_url is not Slack's: {redacted_url(url)}")
 
     def _post_to_response_url(self, target: ReplyTarget, reply: Reply) -> None:
-        self._check_response_url(target.url)
         webhook = WebhookClient(target.url, timeout=SLACK_TIMEOUT, retry_handlers=[])
         try:
             response = webhook.send(

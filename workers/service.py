@@ -37,7 +37,7 @@ MAX_REDELIVERIES = 5  # a message redelivered this often after worker crashes is
 LEDGER_RETENTION = 14 * 24 * 3600
 
 # Said once, under its own reply key, when a command cannot be done: never silence.
-FAILED = {
+APOLOGY = {
     "en": "Sorry, something went wrong and I could not do that. "
           "Please try again in a few minutes.",
     "es": "Lo siento, algo falló y no pude hacerlo. Vuelve a probar en unos minutos.",
@@ -79,8 +79,11 @@ class ServiceTask(Task):
             countdown = get_exponential_backoff_interval(
                 RETRY_BACKOFF_FACTOR, self.request.retries, RETRY_BACKOFF_MAX, full_jitter=True
             )
-        log.warning("transient failure (%s); retry %d in %.1fs",
-                    exc, self.request.retries + 1, countdown)
+        if self.retries_exhausted:
+            log.error("transient failure (%s); retries exhausted, dead-lettering", exc)
+        else:
+            log.warning("transient failure (%s); retry %d in %.1fs",
+                        exc, self.request.retries + 1, countdown)
         # Heard messages came through the topic exchange: retrying there would reach every
         # listening service again, so a retry always goes to this service's command queue.
         return self.retry(exc=exc, countdown=countdown, queue=self.service.command_queue.name)
@@ -145,7 +148,7 @@ def register_service(
 
     def apologize(task: ServiceTask, target: ReplyTarget, lang: str, redelivered: bool) -> None:
         """Tell the caller once that the command failed (best effort: Slack may be down)."""
-        text = FAILED.get(lang, FAILED["en"])
+        text = APOLOGY.get(lang, APOLOGY["en"])
         try:
             replier.deliver(target, key=f"{task.request.id}:failed", reply=Reply(text),
                             attempt=task.request.retries or 0, takeover=redelivered)
@@ -163,6 +166,8 @@ def register_service(
         parsed = Command.from_dict(command)
         where = Context.from_dict(context)
         target = ReplyTarget.from_dict(reply)
+        # Before the handler: a message with a forged response_url has no effect at all.
+        replier.check_target(target)
         handler = commands.get(parsed.verb)
         if handler is None:
             handler = _help(service.name)

@@ -19,7 +19,7 @@ import routing
 from gateway import create_app
 from slacksim.fake_slack import FakeSlack
 from slacksim.signing import SlackSigner
-from tests.conftest import API_TOKEN, TEAM
+from tests.conftest import API_TOKEN, OTHER_API_TOKEN, OTHER_TEAM, TEAM
 from tests.integration.broker import BeatProcess, Vhost, WorkerProcess
 from tests.integration.conftest import settings_for, worker_env
 from workers.agenda.store import AgendaStore
@@ -235,10 +235,24 @@ def test_an_add_retried_after_slack_failed_its_reply_adds_one_event(
         assert _event_id(answer) == event.id
 
 
-def _api_add(client: FlaskClient, text: str, channel: str) -> None:
+def _api_add(client: FlaskClient, text: str, channel: str, token: str = API_TOKEN) -> str:
     response = client.post("/api/v1/commands/agenda", json={"text": text, "channel": channel},
-                           headers={"Authorization": f"Bearer {API_TOKEN}"})
+                           headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 202, response.get_json()
+    return str(response.get_json()["task_id"])
+
+
+def _api_result(client: FlaskClient, task_id: str, token: str) -> dict[str, object]:
+    """The finished task's result, as its HTTP caller reads it."""
+    url, headers = f"/api/v1/tasks/{task_id}", {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + 20
+    body = client.get(url, headers=headers).get_json()
+    while body["state"] != "SUCCESS" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        body = client.get(url, headers=headers).get_json()
+    assert body["state"] == "SUCCESS", body
+    result: dict[str, object] = body["result"]
+    return result
 
 
 def test_http_reminders_only_reach_a_public_channel_the_bot_is_in(
@@ -249,10 +263,16 @@ def test_http_reminders_only_reach_a_public_channel_the_bot_is_in(
         client = stack.app.test_client()
         fake_slack.bot_channels.update({"CJOINED", "GSECRET"})
         refused = ["CSTRANGER", "GSECRET", "DSOMEONE"]
+        # A token of another team may not use the bot's workspace, even its joined channel.
+        elsewhere = _api_add(client, "add ping elsewhere in 3 seconds", "CJOINED",
+                             OTHER_API_TOKEN)
+        assert _api_result(client, elsewhere, OTHER_API_TOKEN)["data"] == {
+            "error": "channel_not_allowed", "reason": "other_workspace"}
         for channel in [*refused, "CJOINED"]:
             _api_add(client, f"add ping {channel} in 3 seconds", channel)
         posts = fake_slack.wait_for(lambda: fake_slack.posted("CJOINED"), timeout=30)
         assert len(posts) == 1 and "ping CJOINED" in posts[0]["text"]
+        assert stack.store.owned(OTHER_TEAM, "api") == []
         asked = {c.params["channel"] for c in fake_slack.calls_to("conversations.info")}
         assert asked == {*refused, "CJOINED"}
         for channel in refused:

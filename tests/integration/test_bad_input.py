@@ -106,6 +106,20 @@ def test_deeply_nested_json_is_400_not_500(client: FlaskClient, signer: SlackSig
                                    headers=signer.headers(deep, "application/json")), 400)
 
 
+def test_a_lone_surrogate_is_400_and_not_published(client: FlaskClient, signer: SlackSigner,
+                                                  gateway_vhost: Vhost) -> None:
+    # It decodes from JSON, but no worker could store or post it (UTF-8 cannot carry it).
+    body = b'{"text": "x\\ud800y"}'
+    _assert_json_error(client.post("/api/v1/commands/search", data=body,
+                                   content_type="application/json", headers=AUTH), 400)
+    event = (b'{"type": "event_callback", "event_id": "EvS1", "team_id": "T1", "event": '
+             b'{"type": "message", "channel": "C1", "user": "U1", "ts": "1.0", '
+             b'"text": "\\udfff"}}')
+    _assert_json_error(client.post("/slack/events", data=event,
+                                   headers=signer.headers(event, "application/json")), 400)
+    assert gateway_vhost.total_depth() == 0
+
+
 def test_unknown_service_is_404(client: FlaskClient) -> None:
     _assert_json_error(client.post("/api/v1/commands/weather", json={"text": "x"},
                                    headers=AUTH), 404)

@@ -87,13 +87,14 @@ def test_http_tasks_belong_to_their_team_from_acceptance(client: FlaskClient) ->
     # No worker consumes here: the task is PENDING, and already only its team's.
     assert client.get(status_url, headers=AUTH).json["state"] == "PENDING"
     assert client.get(status_url, headers=OTHER).status_code == 404
-    # An id nobody queued reads like any unknown id; a result nobody here accepted is hidden.
+    # An id nobody queued here reads like any unknown id. Once it has a result (another
+    # replica, with its own DATA_DIR, accepted it), the result's team decides.
     unknown = str(uuid.uuid4())
     assert client.get(f"/api/v1/tasks/{unknown}", headers=AUTH).json["state"] == "PENDING"
     celery = client.application.extensions["estafeta"].celery
-    celery.backend.store_result(unknown, {"team": TEAM, "text": "a Slack command's answer"},
-                                "SUCCESS")
-    assert client.get(f"/api/v1/tasks/{unknown}", headers=AUTH).status_code == 404
+    celery.backend.store_result(unknown, {"team": TEAM, "text": "an answer"}, "SUCCESS")
+    assert client.get(f"/api/v1/tasks/{unknown}", headers=OTHER).status_code == 404
+    assert client.get(f"/api/v1/tasks/{unknown}", headers=AUTH).json["state"] == "SUCCESS"
 
 
 def test_a_response_url_outside_slack_is_dead_lettered_by_the_worker(

@@ -159,3 +159,18 @@ def test_periodic_maintenance_runs_on_each_service_worker(stack: Stack) -> None:
         # Answered by the worker of the service the task belongs to, through its own queue.
         assert report["service"] == entry["task"].split(".")[0]
         assert isinstance(report["ledger_pruned"], int)
+
+
+def test_what_slack_escaped_is_written_back_escaped_once(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack
+) -> None:
+    # Slack sends what people type with `&`, `<`, `>` escaped. The gateway undoes that once and
+    # the service escapes once on the way out: `Q&A` reads as `Q&A`, never as `Q&amp;A`, and a
+    # typed `<!here>` stays text.
+    answer = _slash(stack_client, signer, fake_slack, "/agenda",
+                    "add Q&amp;A &lt;!here&gt; tomorrow at 10")
+    assert "*Q&amp;A &lt;!here&gt;*" in answer and "&amp;amp;" not in answer
+    fake_slack.reset()
+    post = _mention(stack_client, signer, fake_slack, "mood &lt;!here&gt; x", channel="C0ESC")
+    assert "`&lt;!here&gt;`" in post["text"] and "&amp;lt;" not in post["text"]
+    assert "<!here>" not in post["text"]

@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from celery import Celery
@@ -52,3 +55,11 @@ def test_beat_schedules_the_result_cleanup_on_its_service_queue_at_bulk_priority
     cleanups = [e for e in scheduler.schedule.values() if e.task == routing.BACKEND_CLEANUP_TASK]
     assert len(cleanups) == 1
     assert cleanups[0].options["priority"] == routing.Priority.BULK
+
+
+def test_beat_makes_its_data_dir_before_opening_its_schedule(tmp_path: Path) -> None:
+    # On a fresh clone beat may start before any other process has made DATA_DIR.
+    data_dir = tmp_path / "fresh" / "var"
+    subprocess.run([sys.executable, "-c", "import workers.beat"], check=True, timeout=60,
+                   env={**os.environ, "DATA_DIR": str(data_dir)})
+    assert data_dir.is_dir()

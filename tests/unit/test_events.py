@@ -56,3 +56,11 @@ def test_mention_inside_a_thread_answers_in_that_thread() -> None:
     action = classify(_callback(mention_event("mood", ts="7.7", thread_ts="6.6")))
     assert isinstance(action, RunCommand)
     assert action.reply.thread_ts == "6.6"
+
+
+def test_a_mention_reaches_the_services_as_plain_text() -> None:
+    # Slack escapes `&`, `<`, `>` in what people type; the services receive it unescaped once,
+    # and escape it once when they write it back.
+    action = classify(_callback(mention_event("agenda Q&amp;A &lt;!here&gt; tomorrow at 10")))
+    assert isinstance(action, RunCommand)
+    assert action.command.args == "Q&A <!here> tomorrow at 10"

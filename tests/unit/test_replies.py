@@ -176,3 +176,12 @@ def test_a_refused_response_url_is_not_posted_to_and_not_logged(
 def test_redacted_url_keeps_only_scheme_and_host() -> None:
     assert redacted_url("https://hooks.slack.com/commands/T1/2/secret") == (
         "https://hooks.slack.com/…")
+
+
+def test_against_the_real_slack_only_hooks_slack_com_takes_answers() -> None:
+    real = "https://slack.com/api/"
+    assert response_url_allowed("https://hooks.slack.com/commands/T1/1/x", real)
+    assert not response_url_allowed("https://slack.com/api/chat.postMessage", real)
+    assert not response_url_allowed("https://slack.com/commands/T1/1/x", real)
+    # The simulator's (or the tests') own host is trusted because it is this machine.
+    assert response_url_allowed("http://127.0.0.1:8089/hooks/1", "http://127.0.0.1:8089/api/")

@@ -15,8 +15,8 @@ from grammar import Command
 from payloads import Context, HeardMessage, ReplyTarget
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
-from workers.replies import Ledger, Reply, SlackReplier, TransientError
-from workers.service import FAILED, MAX_RETRIES, ServiceHandlers, register_service
+from workers.replies import Ledger, RefusedResponseUrl, Reply, SlackReplier, TransientError
+from workers.service import APOLOGY, MAX_RETRIES, ServiceHandlers, register_service
 
 
 def _replier(tmp_path: Path, fake_slack: FakeSlack) -> SlackReplier:
@@ -85,7 +85,7 @@ def test_exhausted_retries_fail_the_task_and_tell_the_user_once(
     result = _command(app, "find", url)
     assert result.failed() and "rate limit" in str(result.result)
     assert len(calls) == MAX_RETRIES + 1
-    assert [r["text"] for r in fake_slack.responses(url)] == [FAILED["en"]]
+    assert [r["text"] for r in fake_slack.responses(url)] == [APOLOGY["en"]]
     # The same task again (a replay of its dead letter) does not apologise twice.
     _command(app, "find", url)
     assert len(fake_slack.responses(url)) == 1
@@ -101,7 +101,7 @@ def test_a_permanent_error_inside_a_handler_is_not_silent(
     url = fake_slack.response_url()
     result = _command(app, "find", url)
     assert result.failed() and "user_not_found" in str(result.result)
-    assert [r["text"] for r in fake_slack.responses(url)] == [FAILED["en"]]
+    assert [r["text"] for r in fake_slack.responses(url)] == [APOLOGY["en"]]
 
 
 def test_heard_message_with_a_transient_error_is_retried(
@@ -152,3 +152,18 @@ def test_usage_replies_quote_the_input_inertly(
     (answer,) = fake_slack.responses(url)
     assert "<!channel>" not in answer["text"] and "&lt;!channel&gt;" in answer["text"]
     assert "&amp;" not in answer["text"]
+
+
+def test_a_forged_response_url_is_refused_before_the_handler_runs(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    calls: list[str] = []
+
+    def effect(command: Command, context: Context) -> Reply:
+        calls.append(context.request_id)  # e.g. an event added, a backfill started
+        return Reply("done")
+
+    app = _app(tmp_path, fake_slack, ServiceHandlers(commands={"find": effect}))
+    result = _command(app, "find", "https://evil.example/hooks/T1/secret")
+    assert isinstance(result.result, RefusedResponseUrl)
+    assert calls == [] and fake_slack.calls == []

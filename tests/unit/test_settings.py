@@ -115,7 +115,8 @@ REAL = {"SLACK_API_URL": "https://slack.com/api/", "SLACK_SIGNING_SECRET": "real
 
 
 def test_published_values_are_local_envs_secrets_and_tokens() -> None:
-    expected = {SIM["SLACK_SIGNING_SECRET"], SIM["SLACK_BOT_TOKEN"], *SIM["API_TOKENS"].split(",")}
+    expected = {SIM["SLACK_SIGNING_SECRET"], SIM["SLACK_BOT_TOKEN"],
+                *parse_api_tokens(SIM["API_TOKENS"])}
     assert expected == PUBLISHED
 
 

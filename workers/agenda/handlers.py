@@ -63,6 +63,7 @@ class Agenda:
     def __init__(self, store: AgendaStore, replier: SlackReplier) -> None:
         self.store = store
         self.replier = replier
+        self._bot_team = ""  # the workspace of the bot's token, from `auth.test`, once known
 
     # -- who is asking -------------------------------------------------------------------
 
@@ -91,15 +92,29 @@ class Agenda:
         info = self.replier.call("conversations_info", channel=event.channel).get("channel")
         return bool(info) and (info or {}).get("creator") == context.user
 
-    def api_channel_refusal(self, channel: str) -> str:
-        """Why an HTTP caller may not have reminders posted in `channel` ('' if it may).
+    def bot_team(self) -> str:
+        """The team the bot's token belongs to (`auth.test`), asked once per process: a
+        token's workspace never changes."""
+        if not self._bot_team:
+            self._bot_team = str(self.replier.call("auth_test").get("team_id") or "")
+        return self._bot_team
+
+    def api_channel_refusal(self, channel: str, team: str) -> str:
+        """Why an HTTP caller of `team` may not have reminders posted in `channel` ('' if it
+        may).
 
         Nothing vouches for a channel named in an HTTP request, so the bot only posts where
         anyone may read anyway: a public, unarchived channel it is a member of, as Slack
-        describes it with the bot's own token (its own workspace).
+        describes it with the bot's own token — and only for a caller of that token's own
+        workspace (a token of another team, or of none, has no say over its channels).
         """
         if not texts.is_conversation_id(channel):
             return "not_a_channel"
+        try:
+            if self.bot_team() != team:
+                return "other_workspace"
+        except SlackApiError as exc:  # invalid_auth and the like; transient errors retry
+            return str(exc.response.get("error") or "other_workspace")
         try:
             info = self.replier.call("conversations_info", channel=channel).get("channel")
         except SlackApiError as exc:  # channel_not_found and the like; transient errors retry
@@ -138,11 +153,10 @@ class Agenda:
         it added the first time, and adds nothing.
         """
         lang = command.lang
-        done = self.store.request(context.team, context.request_id)
-        if done is not None and done[0] == "add" and done[1] is not None:
-            first = self.store.get(context.team, done[1])
-            if first is not None:
-                return self._added(first)
+        # store.add keeps it once; asking first only spares a re-run its Slack calls.
+        first = self.store.done_event(context.team, context.request_id, "add")
+        if first is not None:
+            return self._added(first)
         if not command.args.strip():
             return Reply(texts.get(lang, "add_usage"), {"error": "empty"})
         person = self.person(context)
@@ -158,11 +172,12 @@ class Agenda:
                       and kind in {"channel", "group"})
         api_channel = context.source == "api" and bool(context.channel) and not personal
         if api_channel:
-            refusal = self.api_channel_refusal(context.channel)
+            refusal = self.api_channel_refusal(context.channel, context.team)
             if refusal:
-                return Reply(texts.get(lang, "channel_refused").format(
-                    channel=escape(context.channel)),
-                    {"error": "channel_not_allowed", "reason": refusal})
+                key = ("channel_other_workspace" if refusal == "other_workspace"
+                       else "channel_refused")
+                return Reply(texts.get(lang, key).format(channel=escape(context.channel)),
+                             {"error": "channel_not_allowed", "reason": refusal})
         if in_channel or api_channel:
             channel, notify = context.channel, context.channel
         elif context.source == "api":
@@ -257,11 +272,10 @@ class Agenda:
     def cancel(self, command: Command, context: Context) -> Reply:
         """Cancel an event by id: its owner, a workspace admin or the channel's creator (a
         re-run of the same request answers as the first run did)."""
-        done = self.store.request(context.team, context.request_id)
-        if done is not None and done[0] == "cancel" and done[1] is not None:
-            first = self.store.get(context.team, done[1])
-            if first is not None:
-                return self._cancelled(first, command.lang)
+        # A re-run finds the event cancelled already: the store's record repeats the answer.
+        first = self.store.done_event(context.team, context.request_id, "cancel")
+        if first is not None:
+            return self._cancelled(first, command.lang)
         match = _ID.match(command.args.strip())
         if match is None:
             return Reply(texts.get(command.lang, "cancel_usage"), {"error": "usage"})

@@ -190,12 +190,23 @@ class AgendaStore(SqliteFile):
 
     def request(self, team: str, key: str) -> tuple[str, int | None, int | None] | None:
         """(verb, event id, count) recorded under request `key`, or None for a new request."""
-        if not key:
-            return None
-        row = self.db.execute(
-            "SELECT verb, event_id, count FROM agenda_requests WHERE team = ? AND request_key = ?",
-            (team, key)).fetchone()
+        row = self._recorded(self.db, team, key) if key else None
         return None if row is None else (str(row["verb"]), row["event_id"], row["count"])
+
+    def done_event(self, team: str, key: str, verb: str) -> Event | None:
+        """The event request `key` already added or cancelled (`verb`), as it is now; None for
+        a new request (or one whose event is gone)."""
+        return self._done_event(self.db, team, key, verb)
+
+    @classmethod
+    def _done_event(cls, db: sqlite3.Connection, team: str, key: str,
+                    verb: str) -> Event | None:
+        done = cls._recorded(db, team, key) if key else None
+        if done is None or done["verb"] != verb or done["event_id"] is None:
+            return None
+        row = db.execute(f"SELECT {_COLUMNS} FROM agenda_events WHERE team = ? AND id = ?",
+                         (team, done["event_id"])).fetchone()
+        return None if row is None else Event.from_row(row)
 
     @staticmethod
     def _record(db: sqlite3.Connection, team: str, key: str, verb: str, now: float,
@@ -221,13 +232,9 @@ class AgendaStore(SqliteFile):
         start_at = event.when.start.timestamp()
         due = start_at if remind and event.notify else None
         with self.transaction() as db:
-            if request_key:
-                done = self._recorded(db, event.team, request_key)
-                if done is not None and done["event_id"] is not None:
-                    row = db.execute(f"SELECT {_COLUMNS} FROM agenda_events WHERE id = ?",
-                                     (done["event_id"],)).fetchone()
-                    if row is not None:
-                        return Event.from_row(row)
+            first = self._done_event(db, event.team, request_key, "add")
+            if first is not None:
+                return first
             row = db.execute(
                 "INSERT INTO agenda_events (team, channel, owner, title, folded, start_local,"
                 " tz, start_at, rrule, time_given, lang, notify, public, uid, created_at,"

@@ -21,6 +21,10 @@ _TEXTS: dict[str, dict[str, str]] = {
                            "public channel I am a member of. Invite me there, or leave "
                            "`channel` out to keep the event without a reminder. Nothing was "
                            "added.",
+        "channel_other_workspace": "I can't remind {channel}: over HTTP I only post "
+                                   "reminders in the workspace your token belongs to, and "
+                                   "I am installed in another one. Leave `channel` out to "
+                                   "keep the event without a reminder. Nothing was added.",
         "list_usage": "Use `/agenda list`, `/agenda list today`, `/agenda list tomorrow` or "
                       "`/agenda list week`.",
         "list_today": "Today",
@@ -55,6 +59,11 @@ _TEXTS: dict[str, dict[str, str]] = {
                            "en un canal público del que sea miembro. Invítame a él, o no "
                            "indiques `channel` para guardar el evento sin recordatorio. No se "
                            "ha añadido nada.",
+        "channel_other_workspace": "No puedo avisar en {channel}: por HTTP solo publico "
+                                   "recordatorios en el espacio de trabajo de tu token, y "
+                                   "estoy instalado en otro. No indiques `channel` para "
+                                   "guardar el evento sin recordatorio. No se ha añadido "
+                                   "nada.",
         "list_usage": "Usa `/agenda lista`, `/agenda lista hoy`, `/agenda lista mañana` o "
                       "`/agenda lista semana`.",
         "list_today": "Hoy",

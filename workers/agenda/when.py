@@ -1160,6 +1160,11 @@ _FREQ_NAMES = {"SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "
 # BYMONTHDAY=30), and dateutil would walk every hour or minute until the year 9999 to find out.
 _DAY_FILTERS = {"BYMONTH", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"}
 _RULE_SAMPLE = 200  # occurrences looked at for the shortest gap between two of them
+# A rule must occur within this many years of its start. dateutil only stops at an occurrence
+# (or at the year 9999), so a rule that never occurs is walked at the years just before 9999.
+RULE_WINDOW_YEARS = 10
+_CYCLE_YEARS = 400  # the Gregorian calendar, weekdays included, repeats every 400 years
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def normalize_rule(text: str) -> str:
@@ -1186,17 +1191,47 @@ def check_rule(text: str, start: datetime) -> None:
         raise RuleError(floor)
     if freq in ("HOURLY", "MINUTELY") and _DAY_FILTERS & fields.keys():
         raise RuleError(f"a {freq} rule may only be narrowed by BYDAY, BYHOUR and BYMINUTE")
+    never = f"the rule has no occurrence within {RULE_WINDOW_YEARS} years of its start"
+    if _no_such_day(fields):
+        raise RuleError(never)
     zone = start.tzinfo or UTC
     bare, _ = _split_until(text, zone)
+    dtstart = _late_twin(start.replace(tzinfo=None))
+    window_end = dtstart + relativedelta(years=RULE_WINDOW_YEARS)
     try:
-        rule = rrulestr(bare, dtstart=start.replace(tzinfo=None))
+        rule = rrulestr(bare, dtstart=dtstart)
+        if "COUNT" not in fields:  # dateutil warns about COUNT with UNTIL; COUNT ends it anyway
+            rule = rule.replace(until=window_end)
         sample = list(islice(rule, _RULE_SAMPLE))
     except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise RuleError(f"not a valid RRULE: {exc}") from exc
-    if not sample:
-        raise RuleError("the rule has no occurrence")
+    if not sample or sample[0] > window_end:
+        raise RuleError(never)
     if any(later - earlier < MIN_REPEAT for earlier, later in pairwise(sample)):
         raise RuleError(floor)
+
+
+def _late_twin(start: datetime) -> datetime:
+    """`start` moved by whole 400-year cycles to just before the year 9999 (same weekdays,
+    same leap years), so that a walk through a rule that never occurs ends within a bounded
+    number of years instead of walking every day until 9999."""
+    cycles = max(0, (datetime.max.year - RULE_WINDOW_YEARS - start.year) // _CYCLE_YEARS)
+    return start.replace(year=start.year + cycles * _CYCLE_YEARS)
+
+
+def _no_such_day(fields: dict[str, str]) -> bool:
+    """True when BYMONTH and BYMONTHDAY name no day that exists (30 February): refused at
+    once rather than walked."""
+    if "BYMONTHDAY" not in fields:
+        return False
+    try:
+        months = [int(m) for m in fields.get("BYMONTH", "1,2,3,4,5,6,7,8,9,10,11,12").split(",")]
+        days = [abs(int(d)) for d in fields["BYMONTHDAY"].split(",")]
+    except ValueError:
+        return False  # dateutil says what is wrong with it
+    if not all(1 <= m <= 12 for m in months) or not all(1 <= d <= 31 for d in days):
+        return False
+    return not any(d <= _MONTH_DAYS[m - 1] for m in months for d in days)
 
 
 _PERIODS = {"MINUTELY": timedelta(minutes=1), "HOURLY": timedelta(hours=1),

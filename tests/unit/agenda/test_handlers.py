@@ -12,8 +12,9 @@ import pytest
 
 from grammar import Command
 from payloads import Context
+from settings import own_team
 from slacksim.fake_slack import FakeSlack
-from tests.conftest import BOT_TOKEN
+from tests.conftest import BOT_TOKEN, OTHER_TEAM, TEAM
 from workers.agenda import store as store_module
 from workers.agenda.handlers import LIST_LIMIT, Agenda, Occurrence, Person
 from workers.agenda.store import AgendaStore, NewEvent
@@ -218,7 +219,7 @@ def test_a_rerun_of_remind_and_cancel_has_its_effect_once(agenda: Agenda,
     assert _run(agenda, "cancel", str(event_id))[1]["error"] == "not_found"
 
 
-API = Context(team="T1", channel="", user="api", source="api")
+API = Context(team=TEAM, channel="", user="api", source="api")  # the bot's own workspace
 
 
 @pytest.mark.parametrize(("channel", "setup", "reason"), [
@@ -239,7 +240,7 @@ def test_http_callers_cannot_aim_reminders_at_unvouched_channels(
                       replace(API, channel=channel))
     assert data == {"error": "channel_not_allowed", "reason": reason}
     assert "public channel" in text and "<!channel>" not in text
-    assert agenda.store.visible("T1", "api", channel, "", 1e12) == []
+    assert agenda.store.visible(TEAM, "api", channel, "", 1e12) == []
     assert agenda.store.claim_due(1e12, 120, 10) == []  # no reminder is waiting anywhere
     if reason == "not_a_channel":
         assert fake_slack.calls_to("conversations.info") == []  # not even asked
@@ -252,6 +253,29 @@ def test_http_callers_may_aim_reminders_at_a_public_channel_the_bot_is_in(
     text, data = _run(agenda, "add", "backup check tomorrow at 10am", replace(API, channel="C9"))
     assert data["notify"] == "channel" and "<#C9>" in text
     assert [c.params["channel"] for c in fake_slack.calls_to("conversations.info")] == ["C9"]
+
+
+@pytest.mark.parametrize("team", [OTHER_TEAM, own_team("a-token-bound-to-no-team")])
+def test_http_callers_of_another_workspace_cannot_aim_reminders_at_the_bots_channels(
+    agenda: Agenda, fake_slack: FakeSlack, team: str
+) -> None:
+    fake_slack.bot_channels.add("C9")  # public, and the bot is in it: fine for its own team
+    text, data = _run(agenda, "add", "backup check tomorrow at 10am",
+                      replace(API, team=team, channel="C9"))
+    assert data == {"error": "channel_not_allowed", "reason": "other_workspace"}
+    assert "workspace" in text and "Nothing was added" in text
+    assert agenda.store.visible(team, "api", "C9", "", 1e12) == []
+    assert agenda.store.claim_due(1e12, 120, 10) == []
+    assert fake_slack.calls_to("conversations.info") == []  # its channels are not its to ask
+
+
+def test_the_bots_workspace_is_asked_once(agenda: Agenda, fake_slack: FakeSlack) -> None:
+    fake_slack.bot_channels.add("C9")
+    for team in (TEAM, OTHER_TEAM, TEAM):
+        _run(agenda, "add", "backup check tomorrow at 10am", replace(API, team=team,
+                                                                       channel="C9"))
+    assert len(fake_slack.calls_to("auth.test")) == 1
+    assert len(agenda.store.owned(TEAM, "api")) == 2
 
 
 @pytest.mark.parametrize(("channel_type", "notify"), [

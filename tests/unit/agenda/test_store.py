@@ -190,6 +190,22 @@ def test_a_request_key_adds_one_event_however_often_it_runs(store: AgendaStore) 
     assert len(store.owned("T1", "U1")) == 3
 
 
+def test_a_rerun_finds_the_event_its_request_added_or_cancelled(store: AgendaStore) -> None:
+    added = store.add(_event("once"), request_key="task-add", now=NOW)
+    assert store.done_event("T1", "task-add", "add") == added
+    assert store.done_event("T1", "task-add", "cancel") is None  # another verb's record
+    assert store.done_event("T2", "task-add", "add") is None  # keys are per team
+    assert store.done_event("T1", "task-new", "add") is None
+    assert store.done_event("T1", "", "add") is None
+    assert store.cancel("T1", added.id, now=NOW + 1, request_key="task-cancel")
+    cancelled = store.done_event("T1", "task-cancel", "cancel")
+    assert cancelled is not None and cancelled.id == added.id
+    assert cancelled.cancelled_at == NOW + 1  # the event as it is now
+    # A re-run of the cancel neither cancels again nor loses the first record.
+    assert not store.cancel("T1", added.id, now=NOW + 2, request_key="task-cancel")
+    assert store.done_event("T1", "task-cancel", "cancel") == cancelled
+
+
 def test_a_rerun_import_stores_nothing_again(store: AgendaStore) -> None:
     events = [_event("Holiday", channel="C9", owner="", uid="h1", minutes=600, notify="C9")]
     assert store.upsert_imported(events, remind=True, request_key="task-9", team="T1") == 1

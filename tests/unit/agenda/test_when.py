@@ -14,12 +14,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from dateutil import rrule as dateutil_rrule  # type: ignore[import-untyped]
 
 from workers.agenda.when import (
     DEFAULT_HOUR,
     REASONS,
+    RULE_WINDOW_YEARS,
+    RuleError,
     Unclear,
     When,
+    check_rule,
     describe,
     next_occurrence,
     parse_event,
@@ -634,3 +638,52 @@ def test_repeating_more_often_than_every_five_minutes_is_refused(phrase: str,
 def test_every_five_minutes_is_the_most_often_allowed() -> None:
     parsed = parse_event("stretch every 5 minutes", FRI, MADRID)
     assert parsed.when.rrule == "FREQ=MINUTELY;INTERVAL=5"
+
+
+@pytest.fixture
+def periods(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many periods (days, weeks, ...) dateutil walks: one call of a `*dayset` each."""
+    walked = [0]
+    for name in ("ydayset", "mdayset", "wdayset", "ddayset"):
+        original = getattr(dateutil_rrule._iterinfo, name)
+
+        def counted(self: Any, *args: Any, _original: Any = original) -> Any:
+            walked[0] += 1
+            return _original(self, *args)
+
+        monkeypatch.setattr(dateutil_rrule._iterinfo, name, counted)
+    return walked
+
+
+@pytest.mark.parametrize("rule", [
+    "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",  # no such day: refused before any walk
+    "FREQ=WEEKLY;BYMONTH=2;BYMONTHDAY=30",
+    "FREQ=MONTHLY;BYMONTH=4,6;BYMONTHDAY=-31",
+    "FREQ=DAILY;INTERVAL=7;BYDAY=MO",  # every 7th day from a Tuesday is never a Monday
+    "FREQ=WEEKLY;BYDAY=MO;BYSETPOS=2",  # one Monday a week: there is no second one
+    "FREQ=DAILY;BYYEARDAY=1;BYMONTH=2",
+])
+def test_a_rule_that_never_occurs_is_refused_after_a_bounded_walk(
+    rule: str, periods: list[int]
+) -> None:
+    tuesday = at("2027-01-05 09:00", MADRID)
+    with pytest.raises(RuleError, match="no occurrence within"):
+        check_rule(rule, tuesday)
+    # Unbounded, dateutil walks every day until 9999: about 2.9 million for a DAILY rule.
+    assert periods[0] <= (RULE_WINDOW_YEARS + 400) * 366
+
+
+def test_a_rule_first_occurring_beyond_the_window_is_refused() -> None:
+    # February has five Mondays only when it is a leap year starting on a Monday: 2044.
+    with pytest.raises(RuleError, match="no occurrence within"):
+        check_rule("FREQ=MONTHLY;BYMONTH=2;BYDAY=5MO", at("2027-01-05 09:00", MADRID))
+
+
+@pytest.mark.parametrize("rule", [
+    "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+    "FREQ=MONTHLY;BYDAY=-1FR", "FREQ=MONTHLY;BYMONTHDAY=31", "FREQ=WEEKLY;BYDAY=MO;COUNT=3",
+    "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", "FREQ=YEARLY;BYWEEKNO=53;BYDAY=MO",
+])
+def test_rare_but_real_rules_stay_valid(rule: str, periods: list[int]) -> None:
+    check_rule(rule, at("2027-01-05 09:00", MADRID))
+    assert periods[0] <= (RULE_WINDOW_YEARS + 400) * 366
