@@ -11,7 +11,8 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 WORKDIR /src
 
 COPY pyproject.toml README.md ./
-COPY routing.py grammar.py payloads.py settings.py mrkdwn.py estafeta_cli.py ./
+COPY routing.py ./
+COPY estafeta/ estafeta/
 COPY gateway/ gateway/
 COPY workers/ workers/
 COPY slacksim/ slacksim/

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.sentiment_bench import _messages
-from payloads import HeardMessage
+from estafeta.payloads import HeardMessage
 from workers.replies import Ledger, SlackReplier
 from workers.search import text
 from workers.search.handlers import document_of

@@ -22,8 +22,8 @@ from typing import Any
 from kombu import Connection, Producer
 
 import routing
-from payloads import HeardMessage
-from settings import Settings
+from estafeta.payloads import HeardMessage
+from estafeta.settings import Settings
 from workers.app import celery_client
 from workers.search.query import QueryError, parse
 from workers.search.sqlite_store import SqliteSearchStore

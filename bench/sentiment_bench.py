@@ -20,7 +20,7 @@ from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from payloads import Context
+from estafeta.payloads import Context
 from workers.sentiment.analysis import Analyzer
 from workers.sentiment.chart import render
 from workers.sentiment.handlers import parse_request, summarise

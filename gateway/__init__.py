@@ -9,13 +9,13 @@ from typing import Any
 from flask import Flask
 
 import routing
+from estafeta.settings import Settings, refuse_published_secrets
 from gateway import api, health, slack
 from gateway.dedup import AcceptedEvents, TaskOwners
 from gateway.errors import register_error_handlers
 from gateway.jobs import Dispatcher
 from gateway.publisher import Publisher
 from gateway.state import Gateway
-from settings import Settings, refuse_published_secrets
 from workers.app import celery_client
 
 MAX_BODY_BYTES = 1024 * 1024

@@ -9,15 +9,15 @@ from typing import Any
 from celery.result import AsyncResult
 from flask import Blueprint, Response, g, jsonify, request
 
-import grammar
 import routing
+from estafeta import grammar
+from estafeta.payloads import Context, ReplyTarget
 from gateway.bodies import json_object
 from gateway.errors import ApiError
 from gateway.openapi import openapi_document
 from gateway.publisher import BrokerUnavailable
 from gateway.state import gateway
 from gateway.verification import authenticate_bearer
-from payloads import Context, ReplyTarget
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from estafeta.storage import SqliteFile
 from workers.app import RESULT_EXPIRES
-from workers.storage import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accepted_events (

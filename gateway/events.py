@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import grammar
-import mrkdwn
-from grammar import Command
-from payloads import Context, HeardMessage, ReplyTarget
+from estafeta import grammar, mrkdwn
+from estafeta.grammar import Command
+from estafeta.payloads import Context, HeardMessage, ReplyTarget
 
 # Message subtypes that carry a person's words (or their edit or deletion).
 HEARD_SUBTYPES = {"", "thread_broadcast", "file_share", "me_message", "message_changed",

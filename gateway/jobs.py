@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from celery import Celery
 
 import routing
+from estafeta.grammar import Command
+from estafeta.payloads import Context, HeardMessage, ReplyTarget
 from gateway.publisher import Outgoing, Publisher
-from grammar import Command
-from payloads import Context, HeardMessage, ReplyTarget
 
 # Task ids of Slack events derive from the event id, so a duplicate that slips past the
 # gateway's own check still carries the same id and the worker's reply ledger stops it.

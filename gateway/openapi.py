@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import grammar
 import routing
+from estafeta import grammar
 
 
 def _error() -> dict[str, Any]:

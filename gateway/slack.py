@@ -6,8 +6,8 @@ import logging
 
 from flask import Blueprint, Response, jsonify, request
 
-import grammar
-import mrkdwn
+from estafeta import grammar, mrkdwn
+from estafeta.payloads import Context, ReplyTarget
 from gateway.bodies import json_object
 from gateway.dedup import trigger_key
 from gateway.errors import ApiError
@@ -16,7 +16,6 @@ from gateway.jobs import event_task_id
 from gateway.publisher import BrokerUnavailable
 from gateway.state import gateway
 from gateway.verification import verify_slack_request
-from payloads import Context, ReplyTarget
 from workers.replies import response_url_allowed
 
 log = logging.getLogger(__name__)

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from celery import Celery
 from flask import current_app
 
+from estafeta.settings import Settings
 from gateway.dedup import AcceptedEvents, TaskOwners
 from gateway.jobs import Dispatcher
 from gateway.publisher import Publisher
-from settings import Settings
 
 
 @dataclass

@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from settings import Settings
+from estafeta.settings import Settings
 from slacksim.fake_slack import FakeSlack
 from slacksim.signing import SlackSigner, mention_event, message_event
 

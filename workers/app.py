@@ -10,7 +10,7 @@ from celery import Celery
 from celery.signals import after_setup_logger, worker_ready
 
 import routing
-from settings import Settings, refuse_published_secrets
+from estafeta.settings import Settings, refuse_published_secrets
 
 # The soft limit raises inside the task: it fails and its message is dead-lettered. The hard
 # limit kills the pool process: Celery requeues the message, and the redelivery guard

@@ -5,7 +5,7 @@ from datetime import timedelta
 from celery.schedules import crontab
 
 import routing
-from settings import Settings
+from estafeta.settings import Settings
 from workers.app import celery_client
 
 settings = Settings.from_env()

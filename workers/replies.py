@@ -16,9 +16,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from payloads import ReplyTarget
-from settings import is_loopback_url
-from workers.storage import SqliteFile
+from estafeta.payloads import ReplyTarget
+from estafeta.settings import is_loopback_url
+from estafeta.storage import SqliteFile
 
 log = logging.getLogger(__name__)
 

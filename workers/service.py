@@ -16,12 +16,11 @@ from celery import Celery, Task
 from celery.exceptions import Reject, TaskPredicate
 from celery.utils.time import get_exponential_backoff_interval
 
-import grammar
-import mrkdwn
 import routing
-from grammar import Command
-from payloads import Context, HeardMessage, ReplyTarget
-from settings import Settings
+from estafeta import grammar, mrkdwn
+from estafeta.grammar import Command
+from estafeta.payloads import Context, HeardMessage, ReplyTarget
+from estafeta.settings import Settings
 from workers.replies import CURRENT_ATTEMPT, Ledger, Reply, SlackReplier, TransientError
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import routing
+from estafeta.settings import Settings
 from gateway import create_app
 from gateway.state import Gateway
-from settings import Settings
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import API_TOKEN, BOT_TOKEN, OTHER_API_TOKEN, OTHER_TEAM, SIGNING_SECRET, TEAM
 from tests.integration.broker import ROOT, Vhost, WorkerProcess, require_rabbitmq

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
+from estafeta.settings import parse_api_tokens
 from gateway import create_app
 from gateway.state import Gateway
-from settings import parse_api_tokens
 from tests.integration.conftest import Stack
 
 pytestmark = pytest.mark.integration

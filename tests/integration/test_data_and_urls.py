@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from kombu import Connection
 from sqlalchemy import create_engine, text
 
-import grammar
 import routing
-from payloads import Context, ReplyTarget
+from estafeta import grammar
+from estafeta.payloads import Context, ReplyTarget
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import API_TOKEN, OTHER_API_TOKEN, TEAM
 from tests.integration.conftest import Stack

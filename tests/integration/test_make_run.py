@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import routing
-from settings import read_env_file
+from estafeta.settings import read_env_file
 from slacksim.signing import SlackSigner
 from tests.integration.broker import ROOT, Vhost
 from tests.integration.conftest import free_port

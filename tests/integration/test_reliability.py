@@ -168,13 +168,13 @@ def test_exhausted_retries_are_dead_lettered_and_can_be_replayed(
     assert fake_slack.posted("C0DEAD") == []
 
     fake_slack.reset()  # Slack is healthy again: replay the dead letter
-    listing = subprocess.run([sys.executable, "-m", "estafeta_cli", "dead", "list", "search"],
+    listing = subprocess.run([sys.executable, "-m", "estafeta.cli", "dead", "list", "search"],
                              cwd=ROOT, env={**stack.env, "PATH": "/usr/bin:/bin"},
                              capture_output=True, text=True, timeout=60)
     assert listing.returncode == 0, listing.stderr
     assert routing.SEARCH.command_task in listing.stdout
     assert _dead(stack) == 1, "listing must not consume dead letters"
-    replay = subprocess.run([sys.executable, "-m", "estafeta_cli", "dead", "replay", "search"],
+    replay = subprocess.run([sys.executable, "-m", "estafeta.cli", "dead", "replay", "search"],
                             cwd=ROOT, env={**stack.env, "PATH": "/usr/bin:/bin"},
                             capture_output=True, text=True, timeout=60)
     assert replay.returncode == 0, replay.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-import mrkdwn
+from estafeta import mrkdwn
 from slacksim.fake_slack import FakeSlack
 from slacksim.signing import SlackSigner, message_event, next_ts
 from tests.conftest import API_TOKEN, OTHER_API_TOKEN, TEAM
@@ -185,7 +185,7 @@ def test_knowledge_base_import_is_searchable(
     ]))
     (tmp_path / "faq.md").write_text("# Parking\nThe narwhal parking spots are on level -2.\n")
     result = subprocess.run(
-        [sys.executable, "-m", "estafeta_cli", "import-kb", str(tmp_path), "--team", TEAM,
+        [sys.executable, "-m", "estafeta.cli", "import-kb", str(tmp_path), "--team", TEAM,
          "--name", "catalogue"],
         cwd=ROOT, env={**stack.env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
         timeout=60)
@@ -230,7 +230,7 @@ def test_nothing_echoed_can_ping_or_link(
         {"id": "1", "title": "Manatee <!channel> rules", "url": "https://kb.example/a|<!here>",
          "description": "the manatee handbook"}]))
     result = subprocess.run(
-        [sys.executable, "-m", "estafeta_cli", "import-kb", str(tmp_path), "--team", TEAM,
+        [sys.executable, "-m", "estafeta.cli", "import-kb", str(tmp_path), "--team", TEAM,
          "--name", "pings"],
         cwd=ROOT, env={**stack.env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
         timeout=60)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from payloads import ReplyTarget
+from estafeta.payloads import ReplyTarget
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
 from workers.replies import (

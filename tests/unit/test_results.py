@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
-from settings import Settings
+from estafeta.settings import Settings
 from workers.app import RESULT_EXPIRES, TRACE_LOGGER, base_config
 
 

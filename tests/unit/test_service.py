@@ -9,10 +9,10 @@ import pytest
 from celery import Celery
 from slack_sdk.errors import SlackApiError
 
-import grammar
 import routing
-from grammar import Command
-from payloads import Context, HeardMessage, ReplyTarget
+from estafeta import grammar
+from estafeta.grammar import Command
+from estafeta.payloads import Context, HeardMessage, ReplyTarget
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
 from workers.replies import Ledger, RefusedResponseUrl, Reply, SlackReplier, TransientError

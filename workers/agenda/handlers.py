@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.errors import SlackApiError
 
-from grammar import Command, fold
-from mrkdwn import escape
-from payloads import Context
+from estafeta.grammar import Command, fold
+from estafeta.mrkdwn import escape
+from estafeta.payloads import Context
 from workers.agenda import texts
 from workers.agenda.calendar import to_ics
 from workers.agenda.store import AgendaStore, Event, NewEvent

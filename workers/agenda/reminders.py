@@ -26,8 +26,8 @@ from celery import Celery
 from slack_sdk.errors import SlackApiError
 
 import routing
-from mrkdwn import escape
-from payloads import ReplyTarget
+from estafeta.mrkdwn import escape
+from estafeta.payloads import ReplyTarget
 from workers.agenda.store import AgendaStore, Claimed, Event
 from workers.agenda.texts import channel_link
 from workers.agenda.when import next_occurrence

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from grammar import fold
+from estafeta.grammar import fold
+from estafeta.storage import SqliteFile
 from workers.agenda.when import When, next_occurrence
-from workers.storage import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS agenda_events (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from mrkdwn import escape
+from estafeta.mrkdwn import escape
 
 # What a Slack conversation id looks like: only such an id is written back as a `<#C…>` link.
 _CONVERSATION_ID = re.compile(r"[CGD][A-Z0-9]{1,30}")

@@ -21,13 +21,13 @@ from typing import Any
 from celery import Celery, chord, group
 from slack_sdk.errors import SlackApiError
 
-import mrkdwn
 import routing
-from payloads import Context, ReplyTarget
+from estafeta import mrkdwn
+from estafeta.payloads import Context, ReplyTarget
+from estafeta.storage import SqliteFile
 from workers.replies import Reply, SlackReplier, TransientError
 from workers.search.kb import INDEX_TASK
 from workers.service import ServiceTask
-from workers.storage import SqliteFile
 
 log = logging.getLogger(__name__)
 PAGE_TASK = "search.backfill_page"

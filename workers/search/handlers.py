@@ -10,17 +10,16 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-import grammar
-import mrkdwn
-from grammar import Command
-from payloads import Context, HeardMessage
+from estafeta import grammar, mrkdwn
+from estafeta.grammar import Command
+from estafeta.payloads import Context, HeardMessage
+from estafeta.storage import SqliteFile
 from workers.replies import Reply, SlackReplier, TransientError
 from workers.search.names import SlackNames, TeamNames
 from workers.search.query import QueryError, parse
 from workers.search.sqlite_store import SqliteSearchStore
 from workers.search.store import Document, Hit, Scope
 from workers.service import ServiceHandlers
-from workers.storage import SqliteFile
 
 PAGE_SIZE = 5
 DOMAIN_RETRY_AFTER = 300.0  # seconds before asking Slack for a team's domain again

@@ -14,10 +14,10 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from estafeta.storage import SqliteFile
 from workers.replies import SlackReplier
 from workers.search.query import QueryError
 from workers.search.text import fold
-from workers.storage import SqliteFile
 
 log = logging.getLogger(__name__)
 

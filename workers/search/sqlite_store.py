@@ -13,10 +13,10 @@ import sqlite3
 import time
 from collections.abc import Iterable
 
+from estafeta.storage import SqliteFile
 from workers.search import text
 from workers.search.query import Query
 from workers.search.store import PUBLIC, Document, Hit, Scope
-from workers.storage import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (

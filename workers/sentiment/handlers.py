@@ -8,9 +8,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from grammar import Command
-from mrkdwn import escape
-from payloads import Context, HeardMessage, ReplyTarget
+from estafeta.grammar import Command
+from estafeta.mrkdwn import escape
+from estafeta.payloads import Context, HeardMessage, ReplyTarget
 from workers.replies import Reply, SlackReplier, TransientError, Upload
 from workers.sentiment import texts
 from workers.sentiment.analysis import Analyzer, label

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from estafeta.storage import SqliteFile
 from workers.sentiment.analysis import NEGATIVE, POSITIVE
-from workers.storage import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS mood_messages (

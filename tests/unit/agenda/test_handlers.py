@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from grammar import Command
-from payloads import Context
-from settings import own_team
+from estafeta.grammar import Command
+from estafeta.payloads import Context
+from estafeta.settings import own_team
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, OTHER_TEAM, TEAM
 from workers.agenda import store as store_module

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-import estafeta_cli
-from settings import Settings
+from estafeta import cli
+from estafeta.settings import Settings
 from workers import app as worker_app
 from workers.agenda import calendar
 
@@ -45,7 +45,7 @@ def test_each_event_is_checked_once_and_only_the_good_ones_are_sent(
     monkeypatch.setattr(calendar, "check_rule", counting_check)
     monkeypatch.setattr(worker_app, "celery_client", lambda settings: client)
     settings = Settings.from_env({"DATA_DIR": str(tmp_path)})
-    assert estafeta_cli.import_agenda(settings, path, "T1", "C1", "UTC", remind=True,
+    assert cli.import_agenda(settings, path, "T1", "C1", "UTC", remind=True,
                                       private=False) == 0
     # A rule check may walk many occurrences: each rule is checked once, not once per use.
     assert sorted(checked) == ["FREQ=MINUTELY", "FREQ=WEEKLY;BYDAY=MO"]

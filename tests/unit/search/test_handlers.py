@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from grammar import Command
-from payloads import Context
+from estafeta.grammar import Command
+from estafeta.payloads import Context
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, TEAM
 from workers.replies import Ledger, Reply, SlackReplier

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from grammar import Command
-from mrkdwn import escape
-from payloads import Context, HeardMessage
+from estafeta.grammar import Command
+from estafeta.mrkdwn import escape
+from estafeta.payloads import Context, HeardMessage
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
 from workers.replies import Ledger, SlackReplier

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mrkdwn import escape, unescape
+from estafeta.mrkdwn import escape, unescape
 
 # Random text, and random text made of the pieces Slack markup is built from.
 _ANY_TEXT = st.text()

@@ -1,8 +1,7 @@
 import pytest
 
-import grammar
-import mrkdwn
-from grammar import Command, UsageError
+from estafeta import grammar, mrkdwn
+from estafeta.grammar import Command, UsageError
 
 
 @pytest.mark.parametrize(

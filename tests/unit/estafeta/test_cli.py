@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-import estafeta_cli
-from settings import Settings
+from estafeta import cli
+from estafeta.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 LOCAL = ROOT / "local.env"
 
 
@@ -41,7 +41,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     def execve(path: str, argv: list[str], env: dict[str, str]) -> None:
         raise Started(path, argv, env)
 
-    monkeypatch.setattr(estafeta_cli, "check_broker", check_broker)
+    monkeypatch.setattr(cli, "check_broker", check_broker)
     monkeypatch.setattr(os, "execve", execve)
     calls["dir"] = tmp_path
     return calls
@@ -54,7 +54,7 @@ def test_run_hands_honcho_the_layered_environment(project: dict[str, Any],
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "operator-secret")
     monkeypatch.setenv("API_TOKENS", "operator-token")
     with pytest.raises(Started) as started:
-        estafeta_cli.main(["run"])
+        cli.main(["run"])
     env = started.value.env
     assert env["SLACK_SIGNING_SECRET"] == "operator-secret"  # environment over everything
     assert env["API_TOKENS"] == "operator-token"
@@ -71,7 +71,7 @@ def test_run_refuses_simulator_secrets_for_real_slack(project: dict[str, Any],
                                                       monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("SLACK_API_URL", "https://slack.com/api/")
-    assert estafeta_cli.main(["run"]) == 2
+    assert cli.main(["run"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("estafeta: refusing to start")
     assert project["broker"] == []  # refused before anything else happens
@@ -83,14 +83,14 @@ def test_run_refuses_an_empty_dotenv_secret_for_real_slack(
     (project["dir"] / ".env").write_text("SLACK_API_URL=https://slack.com/api/\n"
                                          "SLACK_SIGNING_SECRET=\nSLACK_BOT_TOKEN=xoxb-real\n"
                                          "API_TOKENS=real:T1\n")
-    assert estafeta_cli.main(["run"]) == 2
+    assert cli.main(["run"]) == 2
     assert "SLACK_SIGNING_SECRET is empty" in capsys.readouterr().err
 
 
 def test_run_stops_when_the_broker_is_unreachable(project: dict[str, Any],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(estafeta_cli, "check_broker", lambda settings: 1)
-    assert estafeta_cli.main(["run"]) == 1  # and honcho never started (no Started raised)
+    monkeypatch.setattr(cli, "check_broker", lambda settings: 1)
+    assert cli.main(["run"]) == 1  # and honcho never started (no Started raised)
 
 
 def test_demo_uses_the_same_layering(project: dict[str, Any],
@@ -102,7 +102,7 @@ def test_demo_uses_the_same_layering(project: dict[str, Any],
                         lambda settings, gateway: seen.append(settings) or 0)
     (project["dir"] / ".env").write_text("SLACK_BOT_TOKEN=xoxb-dotenv\n")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "operator-secret")
-    assert estafeta_cli.main(["demo"]) == 0
+    assert cli.main(["demo"]) == 0
     assert seen[0].slack_signing_secret == "operator-secret"
     assert seen[0].slack_bot_token == "xoxb-dotenv"
     assert seen[0].slack_api_url == "http://127.0.0.1:8089/api/"
@@ -110,7 +110,7 @@ def test_demo_uses_the_same_layering(project: dict[str, Any],
 
 def test_operator_commands_ignore_the_simulator_defaults(project: dict[str, Any],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    assert estafeta_cli.main(["check-broker"]) == 0
+    assert cli.main(["check-broker"]) == 0
     settings = project["broker"][0]
     assert settings.slack_signing_secret == ""  # local.env is for `run` and `demo` only
     assert settings.api_tokens == {}

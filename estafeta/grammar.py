@@ -10,7 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from mrkdwn import escape
+from estafeta.mrkdwn import escape
 
 MAX_TEXT_LENGTH = 4000  # Slack's own limit for slash command text
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from settings import (
+from estafeta.settings import (
     SIMULATOR_SECRETS,
     Settings,
     is_loopback_url,
@@ -59,7 +59,7 @@ def test_empty_tokens_are_ignored() -> None:
 
 # --- layering: environment > .env > local.env -------------------------------------------------
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _files(tmp_path: Path, dotenv: str, defaults: str) -> tuple[Path, Path]:
@@ -157,7 +157,7 @@ def test_loopback_detection() -> None:
 
 def test_the_published_values_are_known_without_local_env() -> None:
     # The image and a PaaS ship no local.env: the constant must name exactly what it sets.
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     assert published_simulator_values(root / "local.env") == SIMULATOR_SECRETS
     assert published_simulator_values(root / "no-such-file") == SIMULATOR_SECRETS
 

@@ -16,7 +16,7 @@ from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Producer
 
 import routing
-from settings import (
+from estafeta.settings import (
     LOCAL_ENV_FILE,
     Settings,
     layered_environ,
