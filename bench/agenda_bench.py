@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from slacksim.fake_slack import FakeSlack
+from workers.agenda.sqlite_store import SqliteAgendaStore
 from workers.agenda.store import AgendaStore, NewEvent
 from workers.agenda.when import When
 
@@ -56,7 +57,7 @@ def _fill(store: AgendaStore, count: int, first: float, span: float, start_n: in
 def scan_cost(workdir: Path, sizes: tuple[int, ...] = (1_000, 10_000, 100_000, 1_000_000),
               repeats: int = 200) -> dict[str, Any]:
     """Median time of one scan (claim 100 due) as the number of pending reminders grows."""
-    store = AgendaStore(workdir / "scan.sqlite")
+    store = SqliteAgendaStore(workdir / "scan.sqlite")
     now = time.time()
     due_ids = [store.add(_event(now - 30, n, "D0"), now=now).id for n in range(DUE_PER_SCAN)]
     pending = 0
@@ -98,7 +99,7 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 def _deliver(broker_url: str, workdir: Path, count: int, spread: float, lead: float,
              workers: int) -> dict[str, Any]:
     data_dir = workdir / f"delivery-{int(spread)}"
-    store = AgendaStore(data_dir / "agenda.sqlite")
+    store = SqliteAgendaStore(data_dir / "agenda.sqlite")
     with FakeSlack(token=BOT_TOKEN) as slack:
         env = {**os.environ, "BROKER_URL": broker_url, "DATA_DIR": str(data_dir),
                "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.api_url,

@@ -20,13 +20,14 @@ from typing import Any
 
 from bench.sentiment_bench import _messages
 from estafeta.payloads import HeardMessage
-from workers.replies import Ledger, SlackReplier
+from workers.replies import SlackReplier
 from workers.search import text
 from workers.search.handlers import document_of
 from workers.search.sqlite_store import SqliteSearchStore
 from workers.sentiment.analysis import Analyzer
 from workers.sentiment.handlers import Mood
-from workers.sentiment.scores import MoodStore
+from workers.sentiment.sqlite_scores import SqliteMoodStore
+from workers.sqlite_ledger import SqliteLedger
 
 SIZE = 40_000  # Slack's limit for a message's text
 TARGET_MS = 50.0
@@ -67,8 +68,8 @@ def run(workdir: Path, rounds: int = 7) -> dict[str, Any]:
     """Milliseconds per heard message, per path and shape, with ratios to the ordinary one."""
     search = SqliteSearchStore(workdir / "hostile-search.sqlite")
     replier = SlackReplier("http://127.0.0.1:9/", "xoxb-bench",  # never called: no alerts
-                           Ledger(workdir / "hostile-sentiment.sqlite"))
-    mood = Mood(MoodStore(workdir / "hostile-sentiment.sqlite"), Analyzer(), replier)
+                           SqliteLedger(workdir / "hostile-sentiment.sqlite"))
+    mood = Mood(SqliteMoodStore(workdir / "hostile-sentiment.sqlite"), Analyzer(), replier)
     mood.on_heard(HeardMessage("T1", "C0", "1.000001", "U1", "warm-up: load the models",
                                "channel"))
     serial = iter(range(1, 10**9))

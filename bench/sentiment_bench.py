@@ -24,7 +24,8 @@ from estafeta.payloads import Context
 from workers.sentiment.analysis import Analyzer
 from workers.sentiment.chart import render
 from workers.sentiment.handlers import parse_request, summarise
-from workers.sentiment.scores import Day, MoodStore, Scored
+from workers.sentiment.scores import Day, Scored
+from workers.sentiment.sqlite_scores import SqliteMoodStore
 
 DAY = 86400.0
 
@@ -49,7 +50,7 @@ def scoring(workdir: Path, rounds: int = 5, batch: int = 500) -> dict[str, Any]:
     vader = SentimentIntensityAnalyzer()
     # Every round sees new texts (a suffix), so per-word caches cannot make it look faster.
     single, batched, stored, baseline = [], [], [], []
-    store = MoodStore(workdir / "scoring.sqlite")
+    store = SqliteMoodStore(workdir / "scoring.sqlite")
     for round_ in range(rounds):
         corpus = [f"{t} ({round_})" for t in texts]
         started = time.perf_counter()
@@ -92,7 +93,7 @@ def scoring(workdir: Path, rounds: int = 5, batch: int = 500) -> dict[str, Any]:
 def mood_latency(workdir: Path, messages: int = 1_000_000, queries: int = 200
                  ) -> dict[str, Any]:
     """`/mood` summary and chart latency over `messages` stored scores."""
-    store = MoodStore(workdir / "mood.sqlite")
+    store = SqliteMoodStore(workdir / "mood.sqlite")
     rng = random.Random(7)
     now = time.time()
     started = time.perf_counter()

@@ -1,15 +1,22 @@
 """The command grammar shared by Slack (slash commands, mentions) and the HTTP API.
 
-The gateway parses with it to refuse unknown sub-commands before publishing anything; the
-workers parse with it again to dispatch. Help texts live here so both sides say the same thing.
+A generic parser over the services' own declarations: each service declares its verbs, the
+words that name it, its help texts and argument patterns in `workers/<service>/commands.py`
+(a `ServiceCommands`), found by name for every service `routing` knows. The gateway parses
+with it to refuse unknown sub-commands before publishing anything; the workers answer `help`
+from the same declarations, so both sides say the same thing.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import routing
 from estafeta.mrkdwn import escape
 
 MAX_TEXT_LENGTH = 4000  # Slack's own limit for slash command text
@@ -56,169 +63,189 @@ def fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-# Words that name a service at the start of a mention: "@bot busca ...".
-SERVICE_WORDS: dict[str, tuple[str, str]] = {
-    "search": ("search", "en"),
-    "find": ("search", "en"),
-    "busca": ("search", "es"),
-    "buscar": ("search", "es"),
-    "agenda": ("agenda", "en"),
-    "mood": ("sentiment", "en"),
-    "sentiment": ("sentiment", "en"),
-    "animo": ("sentiment", "es"),
-}
+LANGS = ("en", "es")
+HELP = "help"  # every service's built-in verb: its help text (workers/service.py answers it)
+OVERVIEW = "overview"  # the general help, answered by `GENERAL_HELP_SERVICE`
+BUILT_IN_VERBS = frozenset({HELP, OVERVIEW})
 
-# Words that are both a service's verb and natural at the start of a mention:
-# "@bot remind me to ...", "@bot recuérdame ...".
-MENTION_VERBS: dict[str, str] = {"remind": "agenda", "recuerdame": "agenda"}
 
+class DeclarationError(ValueError):
+    """A service's command declaration is inconsistent, or clashes with another's."""
+
+
+@dataclass(frozen=True)
+class Words:
+    """Words that say one thing, in English and in Spanish (accents are optional to users)."""
+
+    en: tuple[str, ...] = ()
+    es: tuple[str, ...] = ()
+
+    def folded(self) -> list[tuple[str, str]]:
+        """Each word folded (`fold`), with its language."""
+        return [(fold(w), "en") for w in self.en] + [(fold(w), "es") for w in self.es]
+
+
+@dataclass(frozen=True)
+class Verb:
+    """A sub-command of a service and the words that name it."""
+
+    name: str
+    words: Words
+    # Its words may also open a mention, with no service word: "@bot remind me to ...".
+    opens_mention: bool = False
+
+
+@dataclass(frozen=True)
+class ArgumentVerb:
+    """Text whose first word matches `pattern` is the argument of `verb`, not a verb."""
+
+    pattern: re.Pattern[str]
+    verb: str
+
+
+@dataclass(frozen=True)
+class ServiceCommands:
+    """What one service understands; declared in `workers/<service>/commands.py` as `COMMANDS`.
+
+    Such a module imports nothing but this module and the standard library: the gateway reads
+    it without importing the service's worker code.
+    """
+
+    service: str  # the `routing.Service` name
+    names: Words  # words that name the service at the start of a mention: "@bot busca ..."
+    help: Mapping[str, str]  # the service's help text, by language
+    overview: Mapping[str, str]  # its line in the general help, by language
+    slash_command: str  # how the general help names the service's slash command
+    verbs: tuple[Verb, ...] = ()
+    # What text that starts with no known verb means (None: it is a usage error).
+    free_text_verb: str | None = None
+    empty_verb: str = HELP  # what no text at all means
+    argument_verb: ArgumentVerb | None = None
+    # The `action_id`s of the service's interactive elements (buttons, menus, modals).
+    actions: tuple[str, ...] = ()
+
+    @property
+    def handled_verbs(self) -> frozenset[str]:
+        """The verbs the service's own handlers answer (the built-in ones excluded)."""
+        named = {verb.name for verb in self.verbs} | {self.empty_verb}
+        if self.free_text_verb is not None:
+            named.add(self.free_text_verb)
+        if self.argument_verb is not None:
+            named.add(self.argument_verb.verb)
+        return frozenset(named - BUILT_IN_VERBS)
+
+
+# Every service has `help`; its words are reserved in every service's vocabulary.
+HELP_VERB = Verb(HELP, Words(en=("help",), es=("ayuda",)))
+# Words that ask for the general help at the start of a mention (any other word gets it too).
 HELP_WORDS: dict[str, str] = {"help": "en", "ayuda": "es", "?": "en"}
+# Answers "@bot help" and unknown mentions. The general help is built from every declaration,
+# so any service could; this one keeps the messages of the Slack contract as they were.
+GENERAL_HELP_SERVICE = "search"
 
-# Sub-commands of each service: alias -> (verb, language of the alias).
-VERBS: dict[str, dict[str, tuple[str, str]]] = {
-    "search": {
-        "help": ("help", "en"),
-        "ayuda": ("help", "es"),
-        "more": ("more", "en"),
-        "mas": ("more", "es"),
-        "reindex": ("reindex", "en"),
-        "reindexa": ("reindex", "es"),
-    },
-    "agenda": {
-        "help": ("help", "en"),
-        "ayuda": ("help", "es"),
-        "add": ("add", "en"),
-        "anade": ("add", "es"),
-        "agrega": ("add", "es"),
-        "remind": ("remind", "en"),
-        "recuerdame": ("remind", "es"),
-        "list": ("list", "en"),
-        "lista": ("list", "es"),
-        "next": ("next", "en"),
-        "siguiente": ("next", "es"),
-        "proximo": ("next", "es"),
-        "search": ("search", "en"),
-        "busca": ("search", "es"),
-        "cancel": ("cancel", "en"),
-        "cancela": ("cancel", "es"),
-        "export": ("export", "en"),
-        "exporta": ("export", "es"),
-    },
-    "sentiment": {
-        "help": ("help", "en"),
-        "ayuda": ("help", "es"),
-        "analyze": ("analyze", "en"),
-        "analyse": ("analyze", "en"),
-        "analiza": ("analyze", "es"),
-        "analizar": ("analyze", "es"),
-        "alerts": ("alerts", "en"),
-        "alertas": ("alerts", "es"),
-    },
+_GENERAL_HELP = {
+    "en": ("*Estafeta* understands:", "• `help` – this message",
+           "Use them as slash commands ({commands}) or mention me."),
+    "es": ("*Estafeta* entiende:", "• `ayuda` – este mensaje",
+           "Úsalos como comandos ({commands}) o mencióname."),
 }
 
-# Text that starts with one of these is the argument of a service's verb, not a verb:
-# "/mood <#C123|general> 30d", "/mood <@U123>", "/mood @me 90d".
-ARGUMENT_VERB: dict[str, tuple[re.Pattern[str], str]] = {
-    "sentiment": (re.compile(
-        r"^(?:<[#@][A-Z0-9]+(?:\|[^>]*)?>|\d{1,3}[dD]|@?(?:me|yo))$", re.IGNORECASE), "summary"),
-}
 
-# What a service does with text that starts with no known verb (None: it is a usage error).
-# The agenda takes free text as an event to add: "/agenda standup every monday at 9".
-FREE_TEXT_VERB: dict[str, str | None] = {"search": "find", "agenda": "add", "sentiment": None}
-# What a service does with no text at all.
-EMPTY_VERB: dict[str, str] = {"search": "help", "agenda": "help", "sentiment": "summary"}
+def commands_module(service: str) -> str:
+    """The module where `service` declares its commands."""
+    return f"workers.{service}.commands"
 
-GENERAL_HELP_SERVICE = "search"  # answers "@bot help" and unknown mentions: it knows this grammar
 
-_HELP: dict[str | None, dict[str, str]] = {
-    None: {
-        "en": (
-            "*Estafeta* understands:\n"
-            "• `search <words>` – find what the team said\n"
-            "• `agenda <what> <when>`, `remind me to <what> <when>` – events and reminders "
-            "(`agenda help`)\n"
-            "• `mood` – the mood of this channel; `mood analyze <text>` scores a text\n"
-            "• `help` – this message\n"
-            "Use them as slash commands (`/search`, `/agenda`, `/mood`) or mention me."
-        ),
-        "es": (
-            "*Estafeta* entiende:\n"
-            "• `busca <palabras>` – encuentra lo que dijo el equipo\n"
-            "• `agenda <qué> <cuándo>`, `recuérdame <qué> <cuándo>` – eventos y "
-            "recordatorios (`agenda ayuda`)\n"
-            "• `animo` – el ánimo de este canal; `animo analiza <texto>` puntúa un texto\n"
-            "• `ayuda` – este mensaje\n"
-            "Úsalos como comandos (`/search`, `/agenda`, `/mood`) o mencióname."
-        ),
-    },
-    "search": {
-        "en": (
-            "*search* – `/search <words>` finds what was said in this workspace and in its "
-            "knowledge base.\n"
-            "Modifiers: `\"exact phrase\"`, `from:@someone`, `in:#channel`, "
-            "`before:2026-01-31`, `after:2026-01-01`, `-word`.\n"
-            "`/search more` shows the next results; `/search reindex #channel` reads the "
-            "channel's history again.\n`/search help` shows this text."
-        ),
-        "es": (
-            "*busca* – `/search <palabras>` encuentra lo que se dijo en este espacio y en su "
-            "base de conocimiento.\n"
-            "Modificadores: `\"frase exacta\"`, `from:@alguien`, `in:#canal`, "
-            "`before:2026-01-31`, `after:2026-01-01`, `-palabra`.\n"
-            "`/search mas` muestra más resultados; `/search reindexa #canal` vuelve a leer el "
-            "historial del canal.\n`/search ayuda` muestra este texto."
-        ),
-    },
-    "agenda": {
-        "en": (
-            "*agenda* – events and reminders, in plain English or Spanish.\n"
-            "• `/agenda add <what> <when>` – e.g. `send the report tomorrow at 10am`, "
-            "`standup every monday at 9`, `call Ana in 2 hours` (in a channel, the channel "
-            "is reminded)\n"
-            "• `/agenda remind me to <what> <when>` – a reminder by direct message\n"
-            "• `/agenda list [today|tomorrow|week]`, `/agenda next`, `/agenda search <text>`\n"
-            "• `/agenda cancel <id>` – yours, or as a workspace admin or the channel's creator\n"
-            "• `/agenda export` – your events as an `.ics` file\n"
-            "Times are in your Slack timezone. `/agenda help` shows this text."
-        ),
-        "es": (
-            "*agenda* – eventos y recordatorios, en español o en inglés.\n"
-            "• `/agenda añade <qué> <cuándo>` – p. ej. `enviar el informe mañana a las 10`, "
-            "`reunión de equipo todos los lunes a las 9`, `llamar a Ana dentro de 2 horas` "
-            "(en un canal, se avisa al canal)\n"
-            "• `/agenda recuérdame <qué> <cuándo>` – un recordatorio por mensaje directo\n"
-            "• `/agenda lista [hoy|mañana|semana]`, `/agenda siguiente`, "
-            "`/agenda busca <texto>`\n"
-            "• `/agenda cancela <número>` – los tuyos, o como administrador del espacio o "
-            "creador del canal\n"
-            "• `/agenda exporta` – tus eventos en un archivo `.ics`\n"
-            "Las horas van en tu zona horaria de Slack. `/agenda ayuda` muestra este texto."
-        ),
-    },
-    "sentiment": {
-        "en": (
-            "*mood* – how a channel feels, from what its people write (English and Spanish).\n"
-            "• `/mood` – this channel over the last 7 days, with a chart\n"
-            "• `/mood #channel 30d` – another channel, another period (up to 365d)\n"
-            "• `/mood @me` – your own mood (only you can ask for yours)\n"
-            "• `/mood analyze <text>` – score a text from -1 (negative) to 1 (positive)\n"
-            "• `/mood alerts on|off` – a message here when the mood drops well below usual\n"
-            "`/mood help` shows this text."
-        ),
-        "es": (
-            "*animo* – cómo se siente un canal, por lo que escribe su gente (español e "
-            "inglés).\n"
-            "• `/mood` – este canal en los últimos 7 días, con un gráfico\n"
-            "• `/mood #canal 30d` – otro canal, otro periodo (hasta 365d)\n"
-            "• `/mood @yo` – tu propio ánimo (solo tú puedes pedir el tuyo)\n"
-            "• `/mood analiza <texto>` – puntúa un texto de -1 (negativo) a 1 (positivo)\n"
-            "• `/mood alertas on|off` – un aviso aquí cuando el ánimo cae muy por debajo de "
-            "lo habitual\n"
-            "`/mood ayuda` muestra este texto."
-        ),
-    },
-}
+@dataclass(frozen=True)
+class _Vocabulary:
+    services: Mapping[str, ServiceCommands]
+    verbs: Mapping[str, Mapping[str, tuple[str, str]]]  # service -> word -> (verb, language)
+    service_words: Mapping[str, tuple[str, str]]  # word -> (service, language)
+    mention_verbs: Mapping[str, str]  # word -> service
+    general_help: Mapping[str, str]  # language -> text
+
+
+def _load(service: str) -> ServiceCommands:
+    declared = getattr(importlib.import_module(commands_module(service)), "COMMANDS", None)
+    if not isinstance(declared, ServiceCommands):
+        raise DeclarationError(f"{commands_module(service)} declares no ServiceCommands "
+                               "named COMMANDS")
+    if declared.service != service:
+        raise DeclarationError(f"{commands_module(service)} declares the commands of "
+                               f"{declared.service!r}, not of {service!r}")
+    for lang in LANGS:
+        if not declared.help.get(lang) or not declared.overview.get(lang):
+            raise DeclarationError(f"service {service!r} has no help or overview in {lang!r}")
+    return declared
+
+
+def _claim(table: dict[str, tuple[str, str]], word: str, value: tuple[str, str],
+           what: str) -> None:
+    if word in table and table[word] != value:
+        raise DeclarationError(f"{what}: the word {word!r} means both {table[word][0]!r} "
+                               f"and {value[0]!r}")
+    table[word] = value
+
+
+def _service_verbs(declared: ServiceCommands) -> dict[str, tuple[str, str]]:
+    table: dict[str, tuple[str, str]] = {}
+    names = [verb.name for verb in declared.verbs]
+    if HELP in names or len(set(names)) != len(names):
+        raise DeclarationError(f"service {declared.service!r} declares a verb twice "
+                               f"(or `{HELP}`, which every service has): {names}")
+    for verb in (HELP_VERB, *declared.verbs):
+        for word, lang in verb.words.folded():
+            _claim(table, word, (verb.name, lang), f"service {declared.service!r}")
+    return table
+
+
+@functools.cache
+def _vocabulary_of(services: tuple[str, ...]) -> _Vocabulary:
+    declared = {name: _load(name) for name in services}
+    verbs = {name: _service_verbs(commands) for name, commands in declared.items()}
+    service_words: dict[str, tuple[str, str]] = {}
+    mention_verbs: dict[str, tuple[str, str]] = {}
+    for name, commands in declared.items():
+        for word, lang in commands.names.folded():
+            _claim(service_words, word, (name, lang), "the words that name services")
+        for verb in commands.verbs:
+            if verb.opens_mention:
+                for word, lang in verb.words.folded():
+                    _claim(mention_verbs, word, (name, lang), "the verbs that open mentions")
+    for word in HELP_WORDS.keys() & (service_words.keys() | mention_verbs.keys()):
+        raise DeclarationError(f"the word {word!r} asks for the general help")
+    for word in service_words.keys() & mention_verbs.keys():
+        raise DeclarationError(f"the word {word!r} names a service and opens a mention")
+    slash = ", ".join(f"`{commands.slash_command}`" for commands in declared.values())
+    general = {}
+    for lang, (title, help_line, footer) in _GENERAL_HELP.items():
+        lines = [title, *(f"• {c.overview[lang]}" for c in declared.values()), help_line,
+                 footer.format(commands=slash)]
+        general[lang] = "\n".join(lines)
+    return _Vocabulary(
+        services=declared,
+        verbs=verbs,
+        service_words=service_words,
+        mention_verbs={word: service for word, (service, _) in mention_verbs.items()},
+        general_help=general,
+    )
+
+
+def _vocabulary() -> _Vocabulary:
+    # Keyed by the services `routing` names (so a test's extra service gets its own); each
+    # declaration module is imported once, on first use.
+    return _vocabulary_of(tuple(routing.SERVICES))
+
+
+def declaration(service: str) -> ServiceCommands:
+    """The command declaration of `service` (`KeyError` when `routing` has no such service)."""
+    return _vocabulary().services[service]
+
+
+def declarations() -> tuple[ServiceCommands, ...]:
+    """Every service's command declaration, in `routing.SERVICES` order."""
+    return tuple(_vocabulary().services.values())
+
 
 _UNKNOWN = {
     "en": "I don't know `{word}`.",
@@ -231,8 +258,10 @@ _TOO_LONG = {
 
 
 def help_text(service: str | None, lang: str = "en") -> str:
-    """The help of one service, or of the whole bot when `service` is None."""
-    texts = _HELP.get(service, _HELP[None])
+    """The help of one service, or of the whole bot when `service` is None (or unknown)."""
+    vocabulary = _vocabulary()
+    commands = vocabulary.services.get(service) if service is not None else None
+    texts = commands.help if commands is not None else vocabulary.general_help
     return texts.get(lang, texts["en"])
 
 
@@ -245,7 +274,9 @@ def _split_first(text: str) -> tuple[str, str]:
 
 def parse(service: str, text: str, lang: str = "en") -> Command:
     """Parse the text of a command addressed to `service` (a slash command or HTTP body)."""
-    if service not in VERBS:
+    vocabulary = _vocabulary()
+    commands = vocabulary.services.get(service)
+    if commands is None:
         raise UsageError(None, lang, _UNKNOWN[lang].format(word=escape(service[:40])))
     if len(text) > MAX_TEXT_LENGTH:
         raise UsageError(
@@ -253,21 +284,20 @@ def parse(service: str, text: str, lang: str = "en") -> Command:
         )
     first, rest = _split_first(text)
     if not first:
-        return Command(service, EMPTY_VERB[service], "", lang)
-    known = VERBS[service].get(fold(first))
+        return Command(service, commands.empty_verb, "", lang)
+    known = vocabulary.verbs[service].get(fold(first))
     if known is not None:
         verb, verb_lang = known
         # Help takes no arguments; its `args` carry only the usage reason built below, so
         # nothing a user typed after `help` is ever echoed.
-        return Command(service, verb, "" if verb == "help" else rest, verb_lang)
-    argument = ARGUMENT_VERB.get(service)
-    if argument is not None and argument[0].match(first):
-        return Command(service, argument[1], text.strip(), lang)
-    free_verb = FREE_TEXT_VERB[service]
-    if free_verb is None:
+        return Command(service, verb, "" if verb == HELP else rest, verb_lang)
+    argument = commands.argument_verb
+    if argument is not None and argument.pattern.match(first):
+        return Command(service, argument.verb, text.strip(), lang)
+    if commands.free_text_verb is None:
         # The reply quotes the user's word, inert: `<!channel>` is shown, never sent.
         raise UsageError(service, lang, _UNKNOWN[lang].format(word=escape(first[:40])))
-    return Command(service, free_verb, text.strip(), lang)
+    return Command(service, commands.free_text_verb, text.strip(), lang)
 
 
 _MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*")
@@ -275,20 +305,21 @@ _MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*")
 
 def parse_mention(text: str) -> Command:
     """Parse an app mention such as `<@U123> busca deploy`; unknown words get the general help."""
+    vocabulary = _vocabulary()
     stripped = _MENTION.sub("", text, count=1)
     first, rest = _split_first(stripped)
     word = fold(first)
-    if word in MENTION_VERBS:
-        service = MENTION_VERBS[word]
+    if word in vocabulary.mention_verbs:
+        service = vocabulary.mention_verbs[word]
         try:
-            return parse(service, stripped, VERBS[service][word][1])
+            return parse(service, stripped, vocabulary.verbs[service][word][1])
         except UsageError as error:
-            return Command(service, "help", error.reason, error.lang)
-    if word in SERVICE_WORDS:
-        service, lang = SERVICE_WORDS[word]
+            return Command(service, HELP, error.reason, error.lang)
+    if word in vocabulary.service_words:
+        service, lang = vocabulary.service_words[word]
         try:
             return parse(service, rest, lang)
         except UsageError as error:
-            return Command(service, "help", error.reason, error.lang)
+            return Command(service, HELP, error.reason, error.lang)
     lang = HELP_WORDS.get(word, "en")
-    return Command(GENERAL_HELP_SERVICE, "overview", "", lang)
+    return Command(GENERAL_HELP_SERVICE, OVERVIEW, "", lang)

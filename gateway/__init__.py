@@ -6,23 +6,29 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from celery import Celery
 from flask import Flask
 
 import routing
+from estafeta.celery_config import celery_client
 from estafeta.settings import Settings, refuse_published_secrets
+from estafeta.stores import open_stores
 from gateway import api, health, slack
-from gateway.dedup import AcceptedEvents, TaskOwners
 from gateway.errors import register_error_handlers
 from gateway.jobs import Dispatcher
-from gateway.publisher import Publisher
+from gateway.publisher import MessagePublisher, Publisher
 from gateway.state import Gateway
-from workers.app import celery_client
 
 MAX_BODY_BYTES = 1024 * 1024
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the gateway app; `config` may override `SETTINGS` and Flask settings."""
+    """Build the gateway app; `config` may set `SETTINGS`, `PUBLISHER`, `CELERY` and Flask's own.
+
+    `PUBLISHER` (a `MessagePublisher`) and `CELERY` (the client that builds task messages and
+    reads results) are built from the settings when absent: tests inject a recording publisher
+    to run the gateway without a broker.
+    """
     app = Flask(__name__)
     app.config.from_mapping(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
     if config is not None:
@@ -34,15 +40,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
-    celery = celery_client(settings)
-    publisher = Publisher(settings.broker_url, declare=routing.declare_all)
+    celery: Celery | None = app.config.get("CELERY")
+    if celery is None:
+        celery = celery_client(settings)
+    publisher: MessagePublisher | None = app.config.get("PUBLISHER")
+    if publisher is None:
+        publisher = Publisher(settings.broker_url, declare=routing.declare_all)
+    stores = open_stores(settings, "gateway")
     app.extensions["estafeta"] = Gateway(
         settings=settings,
         celery=celery,
         publisher=publisher,
         dispatcher=Dispatcher(celery, publisher),
-        accepted_events=AcceptedEvents(settings.data_dir / "gateway.sqlite"),
-        task_owners=TaskOwners(settings.data_dir / "gateway.sqlite"),
+        accepted_events=stores.accepted_events,
+        task_owners=stores.task_owners,
     )
     register_error_handlers(app)
     app.register_blueprint(health.bp)

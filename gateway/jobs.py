@@ -10,7 +10,7 @@ from celery import Celery
 import routing
 from estafeta.grammar import Command
 from estafeta.payloads import Context, HeardMessage, ReplyTarget
-from gateway.publisher import Outgoing, Publisher
+from gateway.publisher import MessagePublisher, Outgoing
 
 # Task ids of Slack events derive from the event id, so a duplicate that slips past the
 # gateway's own check still carries the same id and the worker's reply ledger stops it.
@@ -49,7 +49,7 @@ class Accepted:
 class Dispatcher:
     """Builds task messages and publishes them with confirms."""
 
-    def __init__(self, celery: Celery, publisher: Publisher) -> None:
+    def __init__(self, celery: Celery, publisher: MessagePublisher) -> None:
         self.celery = celery
         self.publisher = publisher
 

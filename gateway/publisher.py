@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from kombu import Connection, Producer
 
@@ -43,6 +43,19 @@ class Outgoing:
     headers: dict[str, Any]
     priority: int
     correlation_id: str
+
+
+class MessagePublisher(Protocol):
+    """What the gateway publishes through: a `Publisher`, or a test's `RecordingPublisher`."""
+
+    def publish(self, message: Outgoing) -> None:
+        """Return once the message is accepted; raise `BrokerUnavailable` otherwise."""
+
+    def ping(self, timeout: float = 1.0) -> bool:
+        """Whether publishing can work now (what `/readyz` reports)."""
+
+    def close(self) -> None:
+        """Stop publishing; what is not accepted yet fails."""
 
 
 class _Pending:
@@ -317,4 +330,4 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-__all__ = ["BrokerUnavailable", "Outgoing", "Publisher", "PublisherConfig"]
+__all__ = ["BrokerUnavailable", "MessagePublisher", "Outgoing", "Publisher", "PublisherConfig"]

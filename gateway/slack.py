@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from estafeta import grammar, mrkdwn
 from estafeta.payloads import Context, ReplyTarget
+from estafeta.urls import response_url_allowed
 from gateway.bodies import json_object
 from gateway.dedup import trigger_key
 from gateway.errors import ApiError
@@ -16,7 +17,6 @@ from gateway.jobs import event_task_id
 from gateway.publisher import BrokerUnavailable
 from gateway.state import gateway
 from gateway.verification import verify_slack_request
-from workers.replies import response_url_allowed
 
 log = logging.getLogger(__name__)
 bp = Blueprint("slack", __name__, url_prefix="/slack")

@@ -10,7 +10,7 @@ from flask import current_app
 from estafeta.settings import Settings
 from gateway.dedup import AcceptedEvents, TaskOwners
 from gateway.jobs import Dispatcher
-from gateway.publisher import Publisher
+from gateway.publisher import MessagePublisher
 
 
 @dataclass
@@ -19,7 +19,7 @@ class Gateway:
 
     settings: Settings
     celery: Celery
-    publisher: Publisher
+    publisher: MessagePublisher
     dispatcher: Dispatcher
     accepted_events: AcceptedEvents
     task_owners: TaskOwners

@@ -1,4 +1,5 @@
-"""Celery application factory shared by every worker service, beat and the gateway's client."""
+"""Celery application factory of every worker service (the shared configuration is in
+`estafeta.celery_config`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from celery import Celery
 from celery.signals import after_setup_logger, worker_ready
 
 import routing
+
+# RESULT_EXPIRES and celery_client are re-exported: beat, the CLI and tests import them here.
+from estafeta.celery_config import RESULT_EXPIRES as RESULT_EXPIRES
+from estafeta.celery_config import base_config
+from estafeta.celery_config import celery_client as celery_client
 from estafeta.settings import Settings, refuse_published_secrets
 
 # The soft limit raises inside the task: it fails and its message is dead-lettered. The hard
@@ -17,44 +23,6 @@ from estafeta.settings import Settings, refuse_published_secrets
 # (workers/service.py) dead-letters it once it has come back too often.
 TASK_SOFT_TIME_LIMIT = 60  # seconds
 TASK_TIME_LIMIT = 90  # seconds
-# Results are for HTTP callers polling their task: a day is plenty, and nothing older is kept
-# (beat sends `celery.backend_cleanup` to the service `routing` names, which deletes them).
-RESULT_EXPIRES = 24 * 3600  # seconds
-
-
-def base_config(settings: Settings) -> dict[str, Any]:
-    """Celery settings every process shares: JSON only, durable and confirmed publishing."""
-    return {
-        "broker_url": settings.broker_url,
-        "result_backend": settings.effective_result_backend,
-        "broker_connection_retry_on_startup": True,
-        "broker_connection_timeout": 4,
-        # Retries, beat and replays publish with confirms, like the gateway does.
-        "broker_transport_options": {"confirm_publish": True},
-        "task_serializer": "json",
-        "result_serializer": "json",
-        "accept_content": ["json"],
-        "result_accept_content": ["json"],
-        # Extended results would store each task's arguments: response_urls, the texts of
-        # backfilled private messages. The gateway records who owns a task itself.
-        "result_extended": False,
-        "result_expires": RESULT_EXPIRES,
-        "task_default_delivery_mode": "persistent",
-        "task_routes": routing.task_routes(),
-        "task_queue_max_priority": routing.MAX_PRIORITY,
-        "task_create_missing_queues": False,
-        "task_track_started": True,
-        "enable_utc": True,
-        "timezone": "UTC",
-    }
-
-
-def celery_client(settings: Settings) -> Celery:
-    """A Celery app that publishes and reads results but runs no tasks (gateway, tools)."""
-    app = Celery("estafeta-client", set_as_current=False)
-    app.conf.update(base_config(settings))
-    app.conf.task_queues = routing.all_queues()
-    return app
 
 
 def create_worker_app(service: routing.Service, settings: Settings | None = None) -> Celery:

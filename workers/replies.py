@@ -9,16 +9,14 @@ import urllib.error
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from estafeta.payloads import ReplyTarget
-from estafeta.settings import is_loopback_url
-from estafeta.storage import SqliteFile
+from estafeta.urls import redacted_url, response_url_allowed
 
 log = logging.getLogger(__name__)
 
@@ -28,30 +26,11 @@ CLAIM_STALE_AFTER = 120.0
 SLACK_TIMEOUT = 10  # seconds; well inside the task's soft time limit
 # How far back a redelivered top-level post looks for itself: longer than any claim lives.
 POSTED_LOOKBACK = 3600.0
-# Where Slack's `response_url`s live; anything else would make the bot post a reply (the
-# caller's private text included) to whoever signed the request's URL.
-SLACK_RESPONSE_ORIGIN = ("https", "hooks.slack.com", None)
-
 # (retry number, redelivered) of the task running now, set by workers/service.py: a reply a
 # handler posts itself (an alert, a DM) claims its key with it, so the task's retry may post
 # what an earlier attempt could not.
 CURRENT_ATTEMPT: ContextVar[tuple[int, bool]] = ContextVar("current_attempt",
                                                            default=(0, False))
-
-LEDGER_SCHEMA = """
-CREATE TABLE IF NOT EXISTS reply_claims (
-    reply_key  TEXT PRIMARY KEY,
-    state      TEXT NOT NULL,          -- posting | posted
-    attempt    INTEGER NOT NULL,       -- the task's retry number when it claimed
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    task_id    TEXT PRIMARY KEY,
-    count      INTEGER NOT NULL,
-    updated_at REAL NOT NULL
-);
-"""
-
 
 @dataclass(frozen=True)
 class Upload:
@@ -87,109 +66,35 @@ class RefusedResponseUrl(Exception):
     """A `response_url` that is not Slack's: never posted to; the message dead-letters."""
 
 
-def _origin(url: str) -> tuple[str, str, int | None] | None:
-    if not url.isascii() or any(c.isspace() or not c.isprintable() for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # ValueError for a port that is not a number
-    except ValueError:
-        return None
-    if parts.username is not None or parts.password is not None or not parts.hostname:
-        return None
-    scheme = parts.scheme.lower()
-    if port == {"https": 443, "http": 80}.get(scheme):
-        port = None
-    return scheme, parts.hostname, port
-
-
-def response_url_allowed(url: str, api_url: str) -> bool:
-    """True for `https://hooks.slack.com/...`, or, when the Web API in use is on this machine
-    (the simulator, tests), a URL on its scheme, host and port."""
-    origin = _origin(url)
-    if origin is None or not urlsplit(url).path.startswith("/"):
-        return False
-    if origin == SLACK_RESPONSE_ORIGIN:
-        return True
-    # The Web API's own host is trusted only when it is this machine (the simulator, tests):
-    # against the real Slack, `https://slack.com/...` is not where slash answers go.
-    if not is_loopback_url(api_url):
-        return False
-    api = _origin(api_url)
-    return api is not None and api[0] in {"http", "https"} and origin == api
-
-
-def redacted_url(url: str) -> str:
-    """A URL without its path and query (a `response_url`'s path is a credential): for logs."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or "?"
-    except ValueError:
-        return "<unparsable URL>"
-    return f"{parts.scheme or '?'}://{host}/…"
-
-
-class Ledger(SqliteFile):
-    """Per-service record of replies posted and deliveries seen, in the service's SQLite file."""
-
-    schema = LEDGER_SCHEMA
+class ReplyLedger(Protocol):
+    """What a service remembers of its replies (posted once) and of redelivered tasks."""
 
     def state(self, key: str) -> str | None:
         """`posting`, `posted` or None for a reply key."""
-        row = self.db.execute("SELECT state FROM reply_claims WHERE reply_key = ?",
-                              (key,)).fetchone()
-        return None if row is None else str(row["state"])
 
     def claim(self, key: str, attempt: int = 0, stale_after: float = CLAIM_STALE_AFTER) -> bool:
         """Take the right to post `key`: True for the first taker, for a later retry of the
         same task (the earlier attempt is over), or over a stale claim (its worker died);
         False while a concurrent copy of the task holds a fresh claim."""
-        now = time.time()
-        cursor = self.db.execute(
-            "INSERT INTO reply_claims (reply_key, state, attempt, updated_at)"
-            " VALUES (?, 'posting', ?, ?)"
-            " ON CONFLICT (reply_key) DO UPDATE SET updated_at = excluded.updated_at,"
-            " attempt = excluded.attempt"
-            " WHERE reply_claims.state = 'posting'"
-            " AND (reply_claims.attempt < excluded.attempt OR reply_claims.updated_at < ?)",
-            (key, attempt, now, now - stale_after),
-        )
-        return cursor.rowcount == 1
 
     def release(self, key: str) -> None:
         """Forget a claim whose post certainly did not happen."""
-        self.db.execute("DELETE FROM reply_claims WHERE reply_key = ? AND state = 'posting'",
-                        (key,))
 
     def mark_posted(self, key: str) -> None:
         """Record that the reply is in Slack."""
-        self.db.execute(
-            "INSERT INTO reply_claims (reply_key, state, attempt, updated_at)"
-            " VALUES (?, 'posted', 0, ?)"
-            " ON CONFLICT (reply_key) DO UPDATE SET state = 'posted', updated_at = ?",
-            (key, time.time(), time.time()),
-        )
 
     def count_redelivery(self, task_id: str) -> int:
         """Count one more redelivery of `task_id` and return how many there have been."""
-        row = self.db.execute(
-            "INSERT INTO deliveries (task_id, count, updated_at) VALUES (?, 1, ?)"
-            " ON CONFLICT (task_id) DO UPDATE"
-            " SET count = count + 1, updated_at = excluded.updated_at"
-            " RETURNING count",
-            (task_id, time.time()),
-        ).fetchone()
-        return int(row["count"])
 
     def prune(self, older_than: float) -> int:
         """Delete records older than `older_than` seconds; return how many went."""
-        cutoff = time.time() - older_than
-        removed = self.db.execute("DELETE FROM reply_claims WHERE updated_at < ?",
-                                  (cutoff,)).rowcount
-        removed += self.db.execute(
-            "DELETE FROM deliveries WHERE updated_at < ?", (cutoff,)
-        ).rowcount
-        return removed
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceStores:
+    """The stores every worker service has; a service's own stores extend these."""
+
+    ledger: ReplyLedger
 
 
 def _slack_api_error(exc: SlackApiError) -> Exception:
@@ -209,7 +114,7 @@ _NETWORK_ERRORS = (urllib.error.URLError, socket.timeout, ConnectionError, Timeo
 class SlackReplier:
     """Posts replies through the Slack Web API and `response_url`s, once per reply key."""
 
-    def __init__(self, api_url: str, bot_token: str, ledger: Ledger) -> None:
+    def __init__(self, api_url: str, bot_token: str, ledger: ReplyLedger) -> None:
         self.api_url = api_url
         self.client = WebClient(
             token=bot_token or None,

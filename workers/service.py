@@ -21,7 +21,8 @@ from estafeta import grammar, mrkdwn
 from estafeta.grammar import Command
 from estafeta.payloads import Context, HeardMessage, ReplyTarget
 from estafeta.settings import Settings
-from workers.replies import CURRENT_ATTEMPT, Ledger, Reply, SlackReplier, TransientError
+from estafeta.stores import open_stores
+from workers.replies import CURRENT_ATTEMPT, Reply, ReplyLedger, SlackReplier, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class ServiceTask(Task):
     abstract = True
     max_retries = MAX_RETRIES
     service: routing.Service
-    ledger: Ledger
+    ledger: ReplyLedger
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the task with its attempt known to every reply posted inside it."""
@@ -102,9 +103,26 @@ class ServiceTask(Task):
             raise Reject(f"redelivered {count} times", requeue=False)
 
 
-def _help(service: str) -> CommandHandler:
+class HandlersMismatch(RuntimeError):
+    """A service's handlers and its declared verbs (`workers/<svc>/commands.py`) differ."""
+
+
+def check_handlers(service: str, declared: grammar.ServiceCommands,
+                   handlers: ServiceHandlers) -> None:
+    """Refuse to start a service with a declared verb that has no handler, or the reverse."""
+    handled = set(handlers.commands) - grammar.BUILT_IN_VERBS
+    where = grammar.commands_module(service)
+    if unhandled := sorted(declared.handled_verbs - handled):
+        raise HandlersMismatch(f"service {service!r}: verbs declared in {where} have no "
+                               f"handler: {', '.join(unhandled)}")
+    if undeclared := sorted(handled - declared.handled_verbs):
+        raise HandlersMismatch(f"service {service!r}: handlers have no verb declared in "
+                               f"{where}: {', '.join(undeclared)}")
+
+
+def _help(declared: grammar.ServiceCommands) -> CommandHandler:
     def answer(command: Command, context: Context) -> Reply:
-        text = grammar.help_text(service, command.lang)
+        text = declared.help.get(command.lang, declared.help["en"])
         if command.args:  # the usage reply to something the service did not understand
             # The grammar built this reason as mrkdwn, with the user's word already escaped
             # (`grammar.parse`); escaping it again would show `&lt;` to the user.
@@ -118,9 +136,10 @@ def _overview(command: Command, context: Context) -> Reply:
     return Reply(grammar.help_text(None, command.lang), {"help": True})
 
 
-def make_replier(settings: Settings, service: routing.Service) -> SlackReplier:
-    """The Slack client of a service, with its reply ledger in the service's own file."""
-    ledger = Ledger(settings.data_dir / f"{service.name}.sqlite")
+def make_replier(settings: Settings, service: routing.Service,
+                 ledger: ReplyLedger | None = None) -> SlackReplier:
+    """The Slack client of a service, with its reply ledger (from `open_stores` by default)."""
+    ledger = ledger or open_stores(settings, service.name).ledger
     return SlackReplier(settings.slack_api_url, settings.slack_bot_token, ledger)
 
 
@@ -134,14 +153,21 @@ def task_base(service: routing.Service, replier: SlackReplier) -> type[ServiceTa
 def register_service(
     app: Celery, service: routing.Service, handlers: ServiceHandlers,
     replier: SlackReplier | None = None, base: type[ServiceTask] | None = None,
+    declared: grammar.ServiceCommands | None = None,
 ) -> None:
-    """Register `service`'s command, heard-message and maintenance tasks on `app`."""
+    """Register `service`'s command, heard-message and maintenance tasks on `app`.
+
+    `declared` defaults to the service's own declaration; a handler without a declared verb,
+    or a declared verb without a handler, raises `HandlersMismatch` here, at start-up.
+    """
+    declared = declared or grammar.declaration(service.name)
+    check_handlers(service.name, declared, handlers)
     replier = replier or make_replier(app.conf.estafeta_settings, service)
     ledger = replier.ledger
     base = base or task_base(service, replier)
     commands: dict[str, CommandHandler] = {
-        "help": _help(service.name),
-        "overview": _overview,
+        grammar.HELP: _help(declared),
+        grammar.OVERVIEW: _overview,
         **handlers.commands,
     }
 
@@ -169,7 +195,7 @@ def register_service(
         replier.check_target(target)
         handler = commands.get(parsed.verb)
         if handler is None:
-            handler = _help(service.name)
+            handler = _help(declared)
             parsed = Command(parsed.service, "help",
                              f"Unknown command `{mrkdwn.escape(parsed.verb[:40])}`.",
                              parsed.lang)

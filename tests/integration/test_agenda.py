@@ -22,7 +22,7 @@ from slacksim.signing import SlackSigner
 from tests.conftest import API_TOKEN, OTHER_API_TOKEN, OTHER_TEAM, TEAM
 from tests.integration.broker import BeatProcess, Vhost, WorkerProcess
 from tests.integration.conftest import settings_for, worker_env
-from workers.agenda.store import AgendaStore
+from workers.agenda.sqlite_store import SqliteAgendaStore
 
 LATE_SECONDS = 3
 LEASE_CHECK = 3  # seconds to watch for a failed batch coming back
@@ -40,8 +40,8 @@ class AgendaStack:
     beats: list[BeatProcess] = field(default_factory=list)
 
     @property
-    def store(self) -> AgendaStore:
-        return AgendaStore(self.data_dir / "agenda.sqlite")
+    def store(self) -> SqliteAgendaStore:
+        return SqliteAgendaStore(self.data_dir / "agenda.sqlite")
 
     def start(self, workers: int = 1, beats: int = 1) -> None:
         """Start more agenda workers and beats."""

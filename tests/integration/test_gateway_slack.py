@@ -1,28 +1,20 @@
-"""Slack endpoints against the real broker: what is accepted is in the right queue, once."""
+"""Slack endpoints against the real broker: what is accepted is in the right queue, once.
 
-import json
-from urllib.parse import urlencode
+Verification, parsing and replays run without a broker in tests/unit/gateway/test_slack.py;
+these prove the real topology: a heard message in both listening queues, a command in one.
+"""
 
 from flask.testing import FlaskClient
 
 import routing
 from slacksim.fake_slack import FakeSlack
-from slacksim.signing import SlackSigner, mention_event, message_event
+from slacksim.signing import SlackSigner, message_event
 from tests.integration.broker import Vhost
 
 
 def _post_event(client: FlaskClient, signer: SlackSigner, event: dict, **kw: object):
     body, headers, event_id = signer.event(event, **kw)  # type: ignore[arg-type]
     return client.post("/slack/events", data=body, headers=headers), event_id
-
-
-def test_url_verification_answers_the_challenge(client: FlaskClient, signer: SlackSigner) -> None:
-    body = json.dumps({"type": "url_verification", "challenge": "abc123",
-                       "token": "x"}).encode()
-    response = client.post("/slack/events", data=body,
-                           headers=signer.headers(body, "application/json"))
-    assert response.status_code == 200
-    assert response.json == {"challenge": "abc123"}
 
 
 def test_heard_message_is_published_once_and_reaches_search_and_sentiment(
@@ -36,38 +28,6 @@ def test_heard_message_is_published_once_and_reaches_search_and_sentiment(
     assert gateway_vhost.depth(routing.SEARCH.command_queue.name) == 0
 
 
-def test_mention_is_one_command_on_the_right_queue(
-    client: FlaskClient, signer: SlackSigner, gateway_vhost: Vhost
-) -> None:
-    response, _ = _post_event(client, signer, mention_event("mood"))
-    assert response.status_code == 200
-    depths = {q.name: gateway_vhost.depth(q.name) for q in routing.all_queues()}
-    assert depths[routing.SENTIMENT.command_queue.name] == 1
-    assert sum(depths.values()) == 1
-
-
-def test_slack_retry_of_an_accepted_event_is_acked_and_not_published_again(
-    client: FlaskClient, signer: SlackSigner, gateway_vhost: Vhost
-) -> None:
-    event = mention_event("search deploy")
-    first, event_id = _post_event(client, signer, event)
-    retry, _ = _post_event(client, signer, event, event_id=event_id, retry=1)
-    assert first.status_code == retry.status_code == 200
-    assert retry.json == {"ok": True, "duplicate": True}
-    assert gateway_vhost.total_depth() == 1
-
-
-def test_bot_messages_are_acked_and_not_published(
-    client: FlaskClient, signer: SlackSigner, gateway_vhost: Vhost
-) -> None:
-    response, _ = _post_event(client, signer, message_event("beep", bot_id="B1"))
-    assert response.status_code == 200
-    assert "ignored" in response.json
-    response, _ = _post_event(client, signer, message_event("my own words", user="UBOT"))
-    assert "ignored" in response.json
-    assert gateway_vhost.total_depth() == 0
-
-
 def test_slash_command_is_acked_ephemerally_and_queued(
     client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, gateway_vhost: Vhost
 ) -> None:
@@ -77,118 +37,3 @@ def test_slash_command_is_acked_ephemerally_and_queued(
     assert response.status_code == 200
     assert response.json["response_type"] == "ephemeral"
     assert gateway_vhost.depth(routing.SEARCH.command_queue.name) == 1
-
-
-def test_unknown_slash_command_or_sub_command_gets_usage_and_nothing_is_published(
-    client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, gateway_vhost: Vhost
-) -> None:
-    for command, text, expected in [("/weather", "today", "/search"),
-                                     ("/mood", "frobnicate", "/mood help")]:
-        body, headers = signer.slash_command(command, text,
-                                             response_url=fake_slack.response_url())
-        response = client.post("/slack/commands", data=body, headers=headers)
-        assert response.status_code == 200
-        assert response.json["response_type"] == "ephemeral"
-        assert expected in response.json["text"]
-    assert gateway_vhost.total_depth() == 0
-
-
-def test_interactions_are_verified_and_acked(client: FlaskClient, signer: SlackSigner) -> None:
-    body = b"payload=" + json.dumps({"type": "block_actions", "actions": []}).encode()
-    response = client.post("/slack/interactions", data=body,
-                           headers=signer.headers(body, "application/x-www-form-urlencoded"))
-    assert response.status_code == 200
-    unsigned = client.post("/slack/interactions", data=body,
-                           content_type="application/x-www-form-urlencoded")
-    assert unsigned.status_code == 401
-
-
-def _signed_form(signer: SlackSigner, fields: dict[str, str]) -> tuple[bytes, dict[str, str]]:
-    body = urlencode(fields).encode()
-    return body, signer.headers(body, "application/x-www-form-urlencoded")
-
-
-def _command_fields(fake_slack: FakeSlack, **extra: str) -> dict[str, str]:
-    return {"team_id": "T0001", "channel_id": "C0001", "channel_name": "general",
-            "user_id": "U0001", "command": "/search", "text": "deploy",
-            "response_url": fake_slack.response_url(), **extra}
-
-
-def test_a_replayed_slash_command_is_answered_and_published_once(
-    client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, gateway_vhost: Vhost
-) -> None:
-    body, headers = signer.slash_command("/search", "deploy failed",
-                                         response_url=fake_slack.response_url())
-    first = client.post("/slack/commands", data=body, headers=headers)
-    replay = client.post("/slack/commands", data=body, headers=headers)
-    assert first.status_code == replay.status_code == 200
-    assert replay.json["response_type"] == "ephemeral"
-    assert "Already received" in replay.json["text"]
-    assert gateway_vhost.total_depth() == 1
-
-
-def test_the_same_trigger_id_in_another_team_is_another_command(
-    client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, gateway_vhost: Vhost
-) -> None:
-    for team in ("T0001", "T0002"):
-        body, headers = _signed_form(signer, _command_fields(fake_slack, team_id=team,
-                                                             trigger_id="trigger.same"))
-        assert "Already" not in client.post("/slack/commands", data=body,
-                                            headers=headers).json["text"]
-    assert gateway_vhost.total_depth() == 2
-
-
-def test_a_slash_command_without_trigger_id_is_still_published(
-    client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, gateway_vhost: Vhost
-) -> None:
-    for _ in range(2):
-        body, headers = _signed_form(signer, _command_fields(fake_slack))
-        assert client.post("/slack/commands", data=body, headers=headers).status_code == 200
-    assert gateway_vhost.total_depth() == 2
-
-
-def test_a_replayed_interaction_is_acked_as_a_duplicate(
-    client: FlaskClient, signer: SlackSigner, gateway_vhost: Vhost
-) -> None:
-    payload = {"type": "block_actions", "trigger_id": "trigger.i1", "team": {"id": "T0001"},
-               "actions": []}
-    body, headers = _signed_form(signer, {"payload": json.dumps(payload)})
-    first = client.post("/slack/interactions", data=body, headers=headers)
-    replay = client.post("/slack/interactions", data=body, headers=headers)
-    assert first.json == {"ok": True}
-    assert replay.status_code == 200 and replay.json == {"ok": True, "duplicate": True}
-    # No trigger id, no team: acked every time, nothing breaks.
-    body, headers = _signed_form(signer, {"payload": json.dumps({"type": "block_actions"})})
-    for _ in range(2):
-        assert client.post("/slack/interactions", data=body, headers=headers).json == {
-            "ok": True}
-    assert gateway_vhost.total_depth() == 0
-
-
-def test_an_unknown_slash_command_is_quoted_escaped(
-    client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, gateway_vhost: Vhost
-) -> None:
-    body, headers = _signed_form(signer, _command_fields(fake_slack,
-                                                         command="/<!channel>&<@U1>"))
-    text = client.post("/slack/commands", data=body, headers=headers).json["text"]
-    assert "`/&lt;!channel&gt;&amp;&lt;@U1&gt;`" in text
-    assert "<!channel>" not in text and "<@U1>" not in text
-    assert gateway_vhost.total_depth() == 0
-
-
-def test_a_slash_command_with_a_response_url_outside_slack_is_400_and_not_published(
-    client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, gateway_vhost: Vhost
-) -> None:
-    for url in ("https://evil.example/commands/T1/1/x",
-                "https://hooks.slack.com.evil.example/commands/T1/1/x",
-                "http://hooks.slack.com/commands/T1/1/x",
-                fake_slack.base_url.replace("127.0.0.1", "localhost") + "/response/1"):
-        body, headers = _signed_form(signer, _command_fields(fake_slack, response_url=url))
-        response = client.post("/slack/commands", data=body, headers=headers)
-        assert response.status_code == 400, url
-        assert response.json["error"] == "bad_request"
-        assert "response_url" in response.json["message"]
-    body, headers = _signed_form(signer, _command_fields(
-        fake_slack, response_url="https://hooks.slack.com/commands/T0001/1/x"))
-    assert client.post("/slack/commands", data=body, headers=headers).status_code == 200
-    assert gateway_vhost.total_depth() == 1

@@ -9,7 +9,6 @@ from estafeta.payloads import ReplyTarget
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
 from workers.replies import (
-    Ledger,
     RefusedResponseUrl,
     Reply,
     SlackReplier,
@@ -17,11 +16,12 @@ from workers.replies import (
     redacted_url,
     response_url_allowed,
 )
+from workers.sqlite_ledger import SqliteLedger
 
 
 @pytest.fixture
 def replier(tmp_path: Path, fake_slack: FakeSlack) -> SlackReplier:
-    return SlackReplier(fake_slack.api_url, BOT_TOKEN, Ledger(tmp_path / "svc.sqlite"))
+    return SlackReplier(fake_slack.api_url, BOT_TOKEN, SqliteLedger(tmp_path / "svc.sqlite"))
 
 
 THREAD = ReplyTarget(kind="thread", channel="C1", thread_ts="100.1")
@@ -65,13 +65,14 @@ def test_server_error_is_transient_without_retry_after(
 
 
 def test_unreachable_slack_is_transient(tmp_path: Path) -> None:
-    replier = SlackReplier("http://127.0.0.1:9/api/", BOT_TOKEN, Ledger(tmp_path / "x.sqlite"))
+    replier = SlackReplier("http://127.0.0.1:9/api/", BOT_TOKEN,
+                           SqliteLedger(tmp_path / "x.sqlite"))
     with pytest.raises(TransientError):
         replier.deliver(THREAD, "k5", Reply("x"))
 
 
 def test_permanent_slack_error_is_not_transient(tmp_path: Path, fake_slack: FakeSlack) -> None:
-    replier = SlackReplier(fake_slack.api_url, "xoxb-wrong", Ledger(tmp_path / "x.sqlite"))
+    replier = SlackReplier(fake_slack.api_url, "xoxb-wrong", SqliteLedger(tmp_path / "x.sqlite"))
     with pytest.raises(SlackApiError):
         replier.deliver(THREAD, "k6", Reply("x"))
 
@@ -90,13 +91,13 @@ def test_a_post_that_landed_before_a_crash_is_found_and_not_repeated(
 
 
 def test_redeliveries_are_counted(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "l.sqlite")
+    ledger = SqliteLedger(tmp_path / "l.sqlite")
     assert [ledger.count_redelivery("t") for _ in range(3)] == [1, 2, 3]
     assert ledger.prune(older_than=-1) == 1
 
 
 def test_a_claim_is_taken_once_while_fresh(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "l.sqlite")
+    ledger = SqliteLedger(tmp_path / "l.sqlite")
     assert ledger.claim("k") is True
     assert ledger.claim("k") is False  # a concurrent duplicate must not post too
     assert ledger.claim("k", attempt=1) is True  # the task's own retry: the first try is over
@@ -159,7 +160,7 @@ def test_a_refused_response_url_is_not_posted_to_and_not_logged(
     tmp_path: Path, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A worker talking to real Slack, handed a URL of a server that does listen: the fake.
-    replier = SlackReplier(SLACK_API, BOT_TOKEN, Ledger(tmp_path / "svc.sqlite"))
+    replier = SlackReplier(SLACK_API, BOT_TOKEN, SqliteLedger(tmp_path / "svc.sqlite"))
     url = fake_slack.response_url() + "/secret-path-token"
     target = ReplyTarget(kind="response_url", url=url)
     with caplog.at_level("INFO"), pytest.raises(RefusedResponseUrl) as refused:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +16,28 @@ from estafeta.grammar import Command
 from estafeta.payloads import Context, HeardMessage, ReplyTarget
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
-from workers.replies import Ledger, RefusedResponseUrl, Reply, SlackReplier, TransientError
+from workers.replies import RefusedResponseUrl, Reply, SlackReplier, TransientError
 from workers.service import APOLOGY, MAX_RETRIES, ServiceHandlers, register_service
+from workers.sqlite_ledger import SqliteLedger
 
 
 def _replier(tmp_path: Path, fake_slack: FakeSlack) -> SlackReplier:
-    return SlackReplier(fake_slack.api_url, BOT_TOKEN, Ledger(tmp_path / "svc.sqlite"))
+    return SlackReplier(fake_slack.api_url, BOT_TOKEN, SqliteLedger(tmp_path / "svc.sqlite"))
 
 
 def _app(tmp_path: Path, fake_slack: FakeSlack, handlers: ServiceHandlers) -> Celery:
     app = Celery("test-service", set_as_current=False)
     # Eager: a retry runs again at once, in this process, up to max_retries.
     app.conf.update(task_always_eager=True, task_eager_propagates=False)
+    # These tests exercise one verb; the others search declares are never sent here.
+    unused = dict.fromkeys(grammar.declaration("search").handled_verbs, _never_sent)
+    handlers = replace(handlers, commands={**unused, **handlers.commands})
     register_service(app, routing.SEARCH, handlers, _replier(tmp_path, fake_slack))
     return app
+
+
+def _never_sent(command: Command, context: Context) -> Reply:
+    raise AssertionError(f"{command.verb} was not sent")
 
 
 def _command(app: Celery, verb: str, url: str, args: str = "", task_id: str = "task-1") -> Any:

@@ -353,7 +353,7 @@ class Agenda:
                 f"{repeat}{where}")
 
     def handlers(self) -> dict[str, CommandHandler]:
-        """The verbs of `grammar.VERBS["agenda"]` and their handlers."""
+        """The verbs `workers/agenda/commands.py` declares, and their handlers."""
         return {"add": self.add, "remind": self.remind, "list": self.list_events,
                 "next": self.next_event,
                 "search": self.search, "cancel": self.cancel, "export": self.export}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 import uuid
 from typing import Any
 
@@ -24,9 +23,9 @@ from slack_sdk.errors import SlackApiError
 import routing
 from estafeta import mrkdwn
 from estafeta.payloads import Context, ReplyTarget
-from estafeta.storage import SqliteFile
 from workers.replies import Reply, SlackReplier, TransientError
 from workers.search.kb import INDEX_TASK
+from workers.search.store import BackfillLog
 from workers.service import ServiceTask
 
 log = logging.getLogger(__name__)
@@ -62,48 +61,6 @@ REASONS = {
         "other": "Slack se negó ({error}).",
     },
 }
-BACKFILL_SCHEMA = """
-CREATE TABLE IF NOT EXISTS backfills (
-    job_id     TEXT PRIMARY KEY,   -- the task id of the request that asked for it
-    team       TEXT NOT NULL,
-    channel    TEXT NOT NULL,
-    started    INTEGER NOT NULL,   -- 1 once its first page is in the broker
-    outcome    TEXT NOT NULL,      -- '', done, or failed:<reason>
-    updated_at REAL NOT NULL
-);
-"""
-
-
-class Backfills(SqliteFile):
-    """The backfills requests started, in the search service's file."""
-
-    schema = BACKFILL_SCHEMA
-
-    def claim(self, job_id: str, team: str, channel: str) -> tuple[str, bool]:
-        """(the channel of `job_id`'s backfill, whether the caller must start it now)."""
-        self.db.execute("INSERT OR IGNORE INTO backfills VALUES (?, ?, ?, 0, '', ?)",
-                        (job_id, team, channel, time.time()))
-        taken = self.db.execute(
-            "UPDATE backfills SET started = 1, updated_at = ? WHERE job_id = ? AND started = 0",
-            (time.time(), job_id)).rowcount == 1
-        row = self.db.execute("SELECT channel FROM backfills WHERE job_id = ?",
-                              (job_id,)).fetchone()
-        return str(row["channel"]), taken
-
-    def unclaim(self, job_id: str) -> None:
-        """The start failed before its first page was published: a re-run may start it."""
-        self.db.execute("UPDATE backfills SET started = 0 WHERE job_id = ?", (job_id,))
-
-    def finish(self, job_id: str, outcome: str) -> None:
-        """Record how the backfill ended."""
-        self.db.execute("UPDATE backfills SET outcome = ?, updated_at = ? WHERE job_id = ?",
-                        (outcome, time.time(), job_id))
-
-    def outcome(self, job_id: str) -> str | None:
-        """How the backfill ended ('' while running), None for an unknown job."""
-        row = self.db.execute("SELECT outcome FROM backfills WHERE job_id = ?",
-                              (job_id,)).fetchone()
-        return None if row is None else str(row["outcome"])
 
 
 def _channel_type(info: dict[str, Any]) -> str:
@@ -120,9 +77,9 @@ def _reason(lang: str, error: str) -> str:
     return reasons.get(error) or reasons["other"].format(error=mrkdwn.escape(error))
 
 
-def register_backfill(app: Celery, base: type[ServiceTask], replier: SlackReplier) -> Any:
+def register_backfill(app: Celery, base: type[ServiceTask], replier: SlackReplier,
+                      backfills: BackfillLog) -> Any:
     """Register the backfill tasks; return a function that starts one (see `start`)."""
-    backfills = Backfills(replier.ledger.path)
 
     def notify(job: dict[str, Any], key: str, text: str) -> None:
         """Tell the person who asked, once: in the conversation they asked from, or by DM

@@ -13,24 +13,14 @@ from slack_sdk.errors import SlackApiError
 from estafeta import grammar, mrkdwn
 from estafeta.grammar import Command
 from estafeta.payloads import Context, HeardMessage
-from estafeta.storage import SqliteFile
 from workers.replies import Reply, SlackReplier, TransientError
 from workers.search.names import SlackNames, TeamNames
 from workers.search.query import QueryError, parse
-from workers.search.sqlite_store import SqliteSearchStore
-from workers.search.store import Document, Hit, Scope
+from workers.search.store import Document, Hit, Scope, SearchState, SearchStores
 from workers.service import ServiceHandlers
 
 PAGE_SIZE = 5
 DOMAIN_RETRY_AFTER = 300.0  # seconds before asking Slack for a team's domain again
-STATE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS last_queries (
-    team TEXT NOT NULL, channel TEXT NOT NULL, user TEXT NOT NULL,
-    query TEXT NOT NULL, page INTEGER NOT NULL, at REAL NOT NULL,
-    PRIMARY KEY (team, channel, user)
-);
-CREATE TABLE IF NOT EXISTS team_domains (team TEXT PRIMARY KEY, domain TEXT NOT NULL);
-"""
 _CHANNEL = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$|^#?([A-Z0-9]{6,})$")
 # Only these become links; `|` or `>` would end the URL early and forge the label.
 _LINKABLE = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)
@@ -70,17 +60,11 @@ def document_of(message: HeardMessage) -> Document:
                     thread_ts=message.thread_ts)
 
 
-class Answers(SqliteFile):
-    """Formats hits for people and for HTTP clients; knows each team's Slack domain.
+class Answers:
+    """Formats hits for people and for HTTP clients; knows each team's Slack domain."""
 
-    Its small state tables (last queries, team domains) live in the search service's file.
-    """
-
-    schema = STATE_SCHEMA
-
-    def __init__(self, store: SqliteSearchStore, replier: SlackReplier) -> None:
-        super().__init__(store.path)
-        self.store = store
+    def __init__(self, state: SearchState, replier: SlackReplier) -> None:
+        self.state = state
         self.replier = replier
         self._domain_retry_at: dict[str, float] = {}
 
@@ -95,10 +79,9 @@ class Answers(SqliteFile):
         return link
 
     def _domain(self, team: str) -> str:
-        row = self.db.execute("SELECT domain FROM team_domains WHERE team = ?",
-                              (team,)).fetchone()
-        if row is not None:
-            return str(row["domain"])
+        known = self.state.team_domain(team)
+        if known is not None:
+            return known
         if time.monotonic() < self._domain_retry_at.get(team, 0.0):
             return "app"
         try:
@@ -108,7 +91,7 @@ class Answers(SqliteFile):
             # Slack must not slow every answer down.
             self._domain_retry_at[team] = time.monotonic() + DOMAIN_RETRY_AFTER
             return "app"
-        self.db.execute("INSERT OR REPLACE INTO team_domains VALUES (?, ?)", (team, domain))
+        self.state.remember_team_domain(team, domain)
         return domain
 
     def line(self, hit: Hit) -> str:
@@ -135,15 +118,16 @@ class Answers(SqliteFile):
         }
 
 
-def build_handlers(store: SqliteSearchStore, replier: SlackReplier,
+def build_handlers(stores: SearchStores, replier: SlackReplier,
                    start_backfill: Callable[[Context, str, str], str]) -> ServiceHandlers:
-    """Handlers bound to this deployment's store and Slack client.
+    """Handlers bound to this deployment's stores and Slack client.
 
     `start_backfill(context, channel, lang)` starts a backfill once per request and returns
     the channel of the backfill that request started.
     """
-    answers = Answers(store, replier)
-    names = SlackNames(store.path, replier)
+    store, state = stores.documents, stores.state
+    answers = Answers(state, replier)
+    names = SlackNames(stores.names, replier)
 
     def run(text: str, page: int, command: Command, context: Context) -> Reply:
         texts = TEXTS[command.lang]
@@ -155,9 +139,7 @@ def build_handlers(store: SqliteSearchStore, replier: SlackReplier,
             return Reply(f"{mrkdwn.escape(str(error))}\n\n{usage}", {"error": str(error)})
         hits = store.search(query, Scope(context.team, context.inside), PAGE_SIZE + 1,
                             offset=page * PAGE_SIZE)
-        answers.db.execute(
-            "INSERT OR REPLACE INTO last_queries VALUES (?, ?, ?, ?, ?, ?)",
-            (context.team, context.channel, context.user, text, page, time.time()))
+        state.remember_query(context.team, context.channel, context.user, text, page)
         shown, has_more = hits[:PAGE_SIZE], len(hits) > PAGE_SIZE
         data = {"query": text, "page": page + 1, "has_more": has_more,
                 "results": [answers.data(h) for h in shown]}
@@ -176,12 +158,11 @@ def build_handlers(store: SqliteSearchStore, replier: SlackReplier,
         return run(command.args, 0, command, context)
 
     def more(command: Command, context: Context) -> Reply:
-        row = answers.db.execute(
-            "SELECT query, page FROM last_queries WHERE team = ? AND channel = ? AND user = ?",
-            (context.team, context.channel, context.user)).fetchone()
-        if row is None:
+        last = state.last_query(context.team, context.channel, context.user)
+        if last is None:
             return Reply(TEXTS[command.lang]["nothing_before"], {"error": "no previous query"})
-        return run(str(row["query"]), int(row["page"]) + 1, command, context)
+        query, page = last
+        return run(query, page + 1, command, context)
 
     def reindex(command: Command, context: Context) -> Reply:
         texts = TEXTS[command.lang]

@@ -15,8 +15,7 @@ from typing import Any
 
 from celery import Celery
 
-from workers.search.sqlite_store import SqliteSearchStore
-from workers.search.store import Document
+from workers.search.store import Document, SearchStore
 from workers.service import ServiceTask
 
 INDEX_TASK = "search.index_documents"
@@ -91,7 +90,7 @@ def read_knowledge_base(directory: Path, team: str, name: str) -> Iterator[Docum
 
 
 def register_knowledge_base(app: Celery, base: type[ServiceTask],
-                            store: SqliteSearchStore) -> None:
+                            store: SearchStore) -> None:
     """Register the task that indexes a chunk of knowledge-base documents."""
 
     @app.task(name=INDEX_TASK, bind=True, base=base, shared=False)

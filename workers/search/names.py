@@ -2,7 +2,7 @@
 
 Slack's autocomplete sends `<#C…|general>` and `<@U…|ana>`; a person who types the name, and
 every HTTP caller, sends only the name. Names come from `conversations.list` and `users.list`
-(paginated), cached per team in the search service's SQLite file and refreshed when stale.
+(paginated), cached per team in the search service's `NameCache` and refreshed when stale.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from estafeta.storage import SqliteFile
 from workers.replies import SlackReplier
 from workers.search.query import QueryError
+from workers.search.store import NameCache
 from workers.search.text import fold
 
 log = logging.getLogger(__name__)
@@ -27,16 +27,6 @@ NAMES_TTL = 3600.0  # seconds a team's list of names is trusted
 MISS_REFRESH_AFTER = 30.0
 PAGE_LIMIT = 200
 MAX_PAGES = 100  # 20,000 channels or people: more than any workspace this bot serves
-NAMES_SCHEMA = """
-CREATE TABLE IF NOT EXISTS slack_names (
-    team TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL,
-    rank INTEGER NOT NULL,  -- 0: a channel's name or a person's handle; 1: a display name
-    PRIMARY KEY (team, kind, name, id)
-);
-CREATE TABLE IF NOT EXISTS slack_names_fetched (
-    team TEXT NOT NULL, kind TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (team, kind)
-);
-"""
 CHANNEL, USER = "channel", "user"
 
 
@@ -54,13 +44,11 @@ def _pages(replier: SlackReplier, method: str, **arguments: Any) -> Iterator[dic
             return
 
 
-class SlackNames(SqliteFile):
-    """Resolves the names of one team's channels and people, with a cache in `path`."""
+class SlackNames:
+    """Resolves the names of one team's channels and people, through a `NameCache`."""
 
-    schema = NAMES_SCHEMA
-
-    def __init__(self, path: Any, replier: SlackReplier) -> None:
-        super().__init__(path)
+    def __init__(self, cache: NameCache, replier: SlackReplier) -> None:
+        self.cache = cache
         self.replier = replier
         self._workspace: str | None = None
 
@@ -75,30 +63,16 @@ class SlackNames(SqliteFile):
         `NameLookupError`.
         """
         key = fold(name.lstrip("#@"))
-        fetched = self._fetched_at(team, kind)
+        fetched = self.cache.fetched_at(team, kind)
         age = time.time() - fetched if fetched is not None else None
         if age is None or age > NAMES_TTL:
             self._refresh(team, kind)
-            return self._ids(team, kind, key)
-        ids = self._ids(team, kind, key)
+            return self.cache.ids(team, kind, key)
+        ids = self.cache.ids(team, kind, key)
         if not ids and age > MISS_REFRESH_AFTER:
             self._refresh(team, kind)
-            ids = self._ids(team, kind, key)
+            ids = self.cache.ids(team, kind, key)
         return ids
-
-    def _fetched_at(self, team: str, kind: str) -> float | None:
-        row = self.db.execute("SELECT at FROM slack_names_fetched WHERE team = ? AND kind = ?",
-                              (team, kind)).fetchone()
-        return None if row is None else float(row["at"])
-
-    def _ids(self, team: str, kind: str, key: str) -> list[str]:
-        rows = self.db.execute(
-            "SELECT id, rank FROM slack_names WHERE team = ? AND kind = ? AND name = ?"
-            " ORDER BY rank, id", (team, kind, key)).fetchall()
-        if not rows:
-            return []
-        best = rows[0]["rank"]  # a handle beats display names that happen to be the same
-        return [str(r["id"]) for r in rows if r["rank"] == best]
 
     def _bot_workspace(self) -> str:
         if self._workspace is None:
@@ -115,12 +89,7 @@ class SlackNames(SqliteFile):
             error = str((exc.response or {}).get("error") or "error")
             log.warning("listing %s names for %s failed: %s", kind, team, error)
             raise NameLookupError(error) from exc
-        with self.transaction() as db:
-            db.execute("DELETE FROM slack_names WHERE team = ? AND kind = ?", (team, kind))
-            db.executemany("INSERT OR IGNORE INTO slack_names VALUES (?, ?, ?, ?, ?)",
-                           [(team, kind, name, id_, rank) for name, id_, rank in entries])
-            db.execute("INSERT OR REPLACE INTO slack_names_fetched VALUES (?, ?, ?)",
-                       (team, kind, time.time()))
+        self.cache.replace(team, kind, entries)
 
     def _channels(self) -> Iterator[tuple[str, str, int]]:
         for page in _pages(self.replier, "conversations_list",

@@ -1,9 +1,12 @@
-"""The search store on SQLite FTS5: one WAL file under `DATA_DIR`, safe for many processes.
+"""The search stores on SQLite (FTS5): one WAL file under `DATA_DIR`, safe for many processes.
 
 The full-text vocabulary is partitioned: every indexed stem carries a short prefix derived
 from the team (public channels, knowledge bases) or from the team and the conversation
 (private channels, DMs). A query therefore only ever reads the posting lists of what its
 caller may see — isolation by construction, and no time spent on other teams' postings.
+
+The service's small state (last queries, team domains, the names cache, backfills) lives in
+the same file, in tables of its own.
 """
 
 from __future__ import annotations
@@ -269,3 +272,129 @@ class SqliteSearchStore(SqliteFile):
             conditions += " AND d.at >= ?"
             params.append(query.after)
         return conditions, params
+
+
+STATE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS last_queries (
+    team TEXT NOT NULL, channel TEXT NOT NULL, user TEXT NOT NULL,
+    query TEXT NOT NULL, page INTEGER NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (team, channel, user)
+);
+CREATE TABLE IF NOT EXISTS team_domains (team TEXT PRIMARY KEY, domain TEXT NOT NULL);
+"""
+
+
+class SqliteSearchState(SqliteFile):
+    """`SearchState` in the search service's file."""
+
+    schema = STATE_SCHEMA
+
+    def remember_query(self, team: str, channel: str, user: str, query: str,
+                       page: int) -> None:
+        """Record the query `user` ran in `channel` and the page shown (0 first)."""
+        self.db.execute("INSERT OR REPLACE INTO last_queries VALUES (?, ?, ?, ?, ?, ?)",
+                        (team, channel, user, query, page, time.time()))
+
+    def last_query(self, team: str, channel: str, user: str) -> tuple[str, int] | None:
+        """(query, page) that `user` last ran in `channel`, or None."""
+        row = self.db.execute(
+            "SELECT query, page FROM last_queries WHERE team = ? AND channel = ? AND user = ?",
+            (team, channel, user)).fetchone()
+        return None if row is None else (str(row["query"]), int(row["page"]))
+
+    def team_domain(self, team: str) -> str | None:
+        """The Slack domain recorded for `team`, or None."""
+        row = self.db.execute("SELECT domain FROM team_domains WHERE team = ?",
+                              (team,)).fetchone()
+        return None if row is None else str(row["domain"])
+
+    def remember_team_domain(self, team: str, domain: str) -> None:
+        """Record `team`'s Slack domain."""
+        self.db.execute("INSERT OR REPLACE INTO team_domains VALUES (?, ?)", (team, domain))
+
+
+NAMES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS slack_names (
+    team TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL,
+    rank INTEGER NOT NULL,  -- 0: a channel's name or a person's handle; 1: a display name
+    PRIMARY KEY (team, kind, name, id)
+);
+CREATE TABLE IF NOT EXISTS slack_names_fetched (
+    team TEXT NOT NULL, kind TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (team, kind)
+);
+"""
+
+
+class SqliteNameCache(SqliteFile):
+    """`NameCache` in the search service's file."""
+
+    schema = NAMES_SCHEMA
+
+    def fetched_at(self, team: str, kind: str) -> float | None:
+        """When the names of `kind` were last listed for `team`."""
+        row = self.db.execute("SELECT at FROM slack_names_fetched WHERE team = ? AND kind = ?",
+                              (team, kind)).fetchone()
+        return None if row is None else float(row["at"])
+
+    def ids(self, team: str, kind: str, name: str) -> list[str]:
+        """The ids called `name`, best rank only."""
+        rows = self.db.execute(
+            "SELECT id, rank FROM slack_names WHERE team = ? AND kind = ? AND name = ?"
+            " ORDER BY rank, id", (team, kind, name)).fetchall()
+        if not rows:
+            return []
+        best = rows[0]["rank"]
+        return [str(r["id"]) for r in rows if r["rank"] == best]
+
+    def replace(self, team: str, kind: str, entries: Iterable[tuple[str, str, int]]) -> None:
+        """Replace `team`'s names of `kind` with (name, id, rank) `entries`, in one go."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM slack_names WHERE team = ? AND kind = ?", (team, kind))
+            db.executemany("INSERT OR IGNORE INTO slack_names VALUES (?, ?, ?, ?, ?)",
+                           [(team, kind, name, id_, rank) for name, id_, rank in entries])
+            db.execute("INSERT OR REPLACE INTO slack_names_fetched VALUES (?, ?, ?)",
+                       (team, kind, time.time()))
+
+
+BACKFILL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS backfills (
+    job_id     TEXT PRIMARY KEY,   -- the task id of the request that asked for it
+    team       TEXT NOT NULL,
+    channel    TEXT NOT NULL,
+    started    INTEGER NOT NULL,   -- 1 once its first page is in the broker
+    outcome    TEXT NOT NULL,      -- '', done, or failed:<reason>
+    updated_at REAL NOT NULL
+);
+"""
+
+
+class SqliteBackfillLog(SqliteFile):
+    """`BackfillLog` in the search service's file."""
+
+    schema = BACKFILL_SCHEMA
+
+    def claim(self, job_id: str, team: str, channel: str) -> tuple[str, bool]:
+        """(the channel of `job_id`'s backfill, whether the caller must start it now)."""
+        self.db.execute("INSERT OR IGNORE INTO backfills VALUES (?, ?, ?, 0, '', ?)",
+                        (job_id, team, channel, time.time()))
+        taken = self.db.execute(
+            "UPDATE backfills SET started = 1, updated_at = ? WHERE job_id = ? AND started = 0",
+            (time.time(), job_id)).rowcount == 1
+        row = self.db.execute("SELECT channel FROM backfills WHERE job_id = ?",
+                              (job_id,)).fetchone()
+        return str(row["channel"]), taken
+
+    def unclaim(self, job_id: str) -> None:
+        """The start failed before its first page was published: a re-run may start it."""
+        self.db.execute("UPDATE backfills SET started = 0 WHERE job_id = ?", (job_id,))
+
+    def finish(self, job_id: str, outcome: str) -> None:
+        """Record how the backfill ended."""
+        self.db.execute("UPDATE backfills SET outcome = ?, updated_at = ? WHERE job_id = ?",
+                        (outcome, time.time(), job_id))
+
+    def outcome(self, job_id: str) -> str | None:
+        """How the backfill ended ('' while running), None for an unknown job."""
+        row = self.db.execute("SELECT outcome FROM backfills WHERE job_id = ?",
+                              (job_id,)).fetchone()
+        return None if row is None else str(row["outcome"])

@@ -1,7 +1,8 @@
-"""What the search service needs from its storage: a small interface, one module per engine.
+"""What the search service needs from its storage: small interfaces, one module per engine.
 
-`SqliteSearchStore` (SQLite FTS5, one file under `DATA_DIR`) implements it today; moving to
-PostgreSQL full-text search means writing another module with these methods (see README).
+`workers.search.sqlite_store` (SQLite FTS5, one file under `DATA_DIR`) implements them today;
+`estafeta.stores.open_stores` picks the engine. Moving to PostgreSQL full-text search means
+writing another module with these methods (see README).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from workers.replies import ServiceStores
 from workers.search.query import Query
 
 PUBLIC = "channel"  # channel_type of public channels; everything else is private to itself
@@ -69,3 +71,61 @@ class SearchStore(Protocol):
 
     def count(self, team: str) -> int:
         """How many documents `team` has."""
+
+
+class SearchState(Protocol):
+    """What the search service remembers between commands: each person's last query (for
+    `more`) and each team's Slack domain (for permalinks)."""
+
+    def remember_query(self, team: str, channel: str, user: str, query: str,
+                       page: int) -> None:
+        """Record the query `user` ran in `channel` and the page shown (0 first)."""
+
+    def last_query(self, team: str, channel: str, user: str) -> tuple[str, int] | None:
+        """(query, page) that `user` last ran in `channel`, or None."""
+
+    def team_domain(self, team: str) -> str | None:
+        """The Slack domain recorded for `team`, or None."""
+
+    def remember_team_domain(self, team: str, domain: str) -> None:
+        """Record `team`'s Slack domain."""
+
+
+class NameCache(Protocol):
+    """Each team's channel and people names (folded), as last listed from Slack."""
+
+    def fetched_at(self, team: str, kind: str) -> float | None:
+        """When the names of `kind` ("channel" or "user") were last listed for `team`."""
+
+    def ids(self, team: str, kind: str, name: str) -> list[str]:
+        """The ids called `name` (already folded), best rank only: a handle beats a display
+        name that happens to be the same."""
+
+    def replace(self, team: str, kind: str, entries: Iterable[tuple[str, str, int]]) -> None:
+        """Replace `team`'s names of `kind` with (name, id, rank) `entries`, listed now."""
+
+
+class BackfillLog(Protocol):
+    """The backfills requests started, keyed by the request's task id."""
+
+    def claim(self, job_id: str, team: str, channel: str) -> tuple[str, bool]:
+        """(the channel of `job_id`'s backfill, whether the caller must start it now)."""
+
+    def unclaim(self, job_id: str) -> None:
+        """The start failed before its first page was published: a re-run may start it."""
+
+    def finish(self, job_id: str, outcome: str) -> None:
+        """Record how the backfill ended."""
+
+    def outcome(self, job_id: str) -> str | None:
+        """How the backfill ended ('' while running), None for an unknown job."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchStores(ServiceStores):
+    """Every store of the search service (`open_stores(settings, "search")`)."""
+
+    documents: SearchStore
+    state: SearchState
+    names: NameCache
+    backfills: BackfillLog

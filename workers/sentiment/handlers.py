@@ -12,7 +12,7 @@ from estafeta.grammar import Command
 from estafeta.mrkdwn import escape
 from estafeta.payloads import Context, HeardMessage, ReplyTarget
 from workers.replies import Reply, SlackReplier, TransientError, Upload
-from workers.sentiment import texts
+from workers.sentiment import commands, texts
 from workers.sentiment.analysis import Analyzer, label
 from workers.sentiment.chart import render
 from workers.sentiment.scores import Day, MoodStore, Scope, Scored
@@ -32,12 +32,8 @@ ALERT_DROP = 0.35  # how far under its baseline the last hour must be
 ALERT_CEILING = -0.1  # and it must be negative in itself, not merely less cheerful
 ALERT_EVERY = 6 * 3600.0  # at most one alert per channel in this many seconds
 
-_CHANNEL = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$")
-_USER = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 # A Slack id: the only thing the bot wraps in `<#…>` or `<@…>` itself.
 _ID = re.compile(r"^[A-Z0-9]+$")
-_SELF = {"@me", "me", "@yo", "yo"}
-_PERIOD = re.compile(r"^(\d{1,3})d$", re.IGNORECASE)
 _ON = {"on", "yes", "si", "sí", "activar", "activa", "enable"}
 _OFF = {"off", "no", "desactivar", "desactiva", "disable"}
 
@@ -56,16 +52,16 @@ class UsageProblem(ValueError):
 
 
 def parse_request(args: str, context: Context, lang: str) -> Request:
-    """Read `[#channel|@me|@user] [Nd]` against who is asking."""
+    """Read `[#channel|@me|@user] [Nd]` (the words `commands` declares) against who asks."""
     channel, user, days = context.channel, "", SUMMARY_DAYS
     for word in args.split():
-        if match := _CHANNEL.match(word):
+        if match := commands.CHANNEL.match(word):
             channel = match.group(1)
-        elif match := _USER.match(word):
+        elif match := commands.USER.match(word):
             user = match.group(1)
-        elif word.lower() in _SELF:
+        elif commands.SELF.match(word):
             user = context.user
-        elif match := _PERIOD.match(word):
+        elif match := commands.PERIOD.match(word):
             days = int(match.group(1))
             if not 1 <= days <= MAX_DAYS:
                 raise UsageProblem(texts.get(lang, "period").format(max=MAX_DAYS))

@@ -12,12 +12,13 @@ import pytest
 
 from workers.agenda.calendar import AgendaFileError, ImportedEvent, read_agenda, read_ics, to_ics
 from workers.agenda.imports import check_imported
-from workers.agenda.store import AgendaStore, NewEvent
+from workers.agenda.sqlite_store import SqliteAgendaStore
+from workers.agenda.store import NewEvent
 from workers.agenda.when import When
 
 
 def test_export_round_trips_through_import(tmp_path: Path) -> None:
-    store = AgendaStore(tmp_path / "agenda.sqlite")
+    store = SqliteAgendaStore(tmp_path / "agenda.sqlite")
     start = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Madrid"))
     store.add(NewEvent(team="T1", channel="", owner="U1", title="Reunión de equipo",
                        when=When(start, "FREQ=WEEKLY;BYDAY=MO", True), lang="es",
@@ -120,7 +121,7 @@ def test_an_import_refuses_the_bad_rule_and_stores_the_others(tmp_path: Path) ->
     assert accepted[0].rrule == "FREQ=WEEKLY;BYDAY=MO"  # stored in its plain form
     assert [r["uid"] for r in refused] == ["f", "b"]
     assert "every 5 minutes" in refused[0]["error"] and "BYDAY" in refused[1]["error"]
-    store = AgendaStore(tmp_path / "agenda.sqlite")
+    store = SqliteAgendaStore(tmp_path / "agenda.sqlite")
     stored = store.upsert_imported(
         (e.to_new_event("T1", "C1", True, True) for e in accepted), remind=True)
     assert stored == 2

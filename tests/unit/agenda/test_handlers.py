@@ -17,9 +17,11 @@ from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, OTHER_TEAM, TEAM
 from workers.agenda import store as store_module
 from workers.agenda.handlers import LIST_LIMIT, Agenda, Occurrence, Person
-from workers.agenda.store import AgendaStore, NewEvent
+from workers.agenda.sqlite_store import SqliteAgendaStore
+from workers.agenda.store import NewEvent
 from workers.agenda.when import When
-from workers.replies import Ledger, SlackReplier
+from workers.replies import SlackReplier
+from workers.sqlite_ledger import SqliteLedger
 
 IN_CHANNEL = Context(team="T1", channel="C1", user="U1", channel_type="channel",
                      source="slash")
@@ -27,8 +29,8 @@ IN_CHANNEL = Context(team="T1", channel="C1", user="U1", channel_type="channel",
 
 @pytest.fixture
 def agenda(tmp_path: Path, fake_slack: FakeSlack) -> Agenda:
-    replier = SlackReplier(fake_slack.api_url, BOT_TOKEN, Ledger(tmp_path / "agenda.sqlite"))
-    return Agenda(AgendaStore(tmp_path / "agenda.sqlite"), replier)
+    replier = SlackReplier(fake_slack.api_url, BOT_TOKEN, SqliteLedger(tmp_path / "agenda.sqlite"))
+    return Agenda(SqliteAgendaStore(tmp_path / "agenda.sqlite"), replier)
 
 
 def _run(agenda: Agenda, verb: str, args: str, context: Context = IN_CHANNEL,

@@ -12,21 +12,23 @@ import pytest
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
 from workers.agenda.reminders import deliver_batch, deliver_one, following_due, reminder_text
+from workers.agenda.sqlite_store import SqliteAgendaStore
 from workers.agenda.store import AgendaStore, Claimed, Event, NewEvent
 from workers.agenda.when import When
-from workers.replies import Ledger, SlackReplier, TransientError
+from workers.replies import SlackReplier, TransientError
+from workers.sqlite_ledger import SqliteLedger
 
 MADRID = ZoneInfo("Europe/Madrid")
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> AgendaStore:
-    return AgendaStore(tmp_path / "agenda.sqlite")
+    return SqliteAgendaStore(tmp_path / "agenda.sqlite")
 
 
 @pytest.fixture
 def replier(tmp_path: Path, fake_slack: FakeSlack) -> SlackReplier:
-    return SlackReplier(fake_slack.api_url, BOT_TOKEN, Ledger(tmp_path / "agenda.sqlite"))
+    return SlackReplier(fake_slack.api_url, BOT_TOKEN, SqliteLedger(tmp_path / "agenda.sqlite"))
 
 
 def _add(store: AgendaStore, start: datetime, rrule: str | None = None,

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from workers.agenda.sqlite_store import SqliteAgendaStore
 from workers.agenda.store import AgendaStore, NewEvent
 from workers.agenda.when import When
 
@@ -29,7 +30,7 @@ def _event(title: str = "send the report", *, team: str = "T1", channel: str = "
 
 @pytest.fixture
 def store(tmp_path: Path) -> AgendaStore:
-    return AgendaStore(tmp_path / "agenda.sqlite")
+    return SqliteAgendaStore(tmp_path / "agenda.sqlite")
 
 
 def test_only_due_reminders_are_claimed_and_a_claim_hides_them_until_its_lease_ends(
@@ -46,7 +47,7 @@ def test_only_due_reminders_are_claimed_and_a_claim_hides_them_until_its_lease_e
 
 def _schedule_from(path: Path, start: Any) -> list[int]:
     """One scheduler process: claim a few at a time until nothing is due."""
-    store = AgendaStore(path)
+    store = SqliteAgendaStore(path)
     store.pending()  # open the file before the start line
     start.wait()  # every process starts claiming at the same moment
     taken: list[int] = []
@@ -167,7 +168,7 @@ def test_a_file_from_the_first_release_keeps_working(tmp_path: Path) -> None:
                    " ready_at) VALUES ('T1', '', 'U1', 'old one', 'old one',"
                    " '2026-11-20T08:59:00', 'Europe/Madrid', ?, 1, 'en', 'D1', 0, ?, ?, ?)",
                    (NOW - 60, NOW - 600, NOW - 60, NOW - 60))
-    store = AgendaStore(path)
+    store = SqliteAgendaStore(path)
     (claimed,) = store.claim_due(NOW, lease=120, limit=10)
     old = store.by_id(claimed.event_id)
     assert old is not None and old.title == "old one" and old.paused_at is None

@@ -1,7 +1,13 @@
+import sys
+import types
+from collections.abc import Iterator
+from dataclasses import replace
+
 import pytest
 
+import routing
 from estafeta import grammar, mrkdwn
-from estafeta.grammar import Command, UsageError
+from estafeta.grammar import Command, DeclarationError, ServiceCommands, UsageError, Verb, Words
 
 
 @pytest.mark.parametrize(
@@ -109,3 +115,97 @@ def test_help_takes_no_arguments_so_nothing_after_it_is_echoed(text: str) -> Non
     for service in ("search", "agenda", "sentiment"):
         assert grammar.parse(service, text).args == ""
     assert grammar.parse_mention(f"<@U1> agenda {text}").args == ""
+
+
+# The parser is generic: every service's vocabulary comes from its own declaration ----------
+
+@pytest.fixture
+def declare(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Lets a test declare services of its own; the grammar forgets them afterwards."""
+    grammar._vocabulary_of.cache_clear()  # built once per set of services, normally
+    yield monkeypatch
+    monkeypatch.undo()
+    grammar._vocabulary_of.cache_clear()
+
+
+def _declare(monkeypatch: pytest.MonkeyPatch, commands: ServiceCommands,
+             module_service: str | None = None) -> None:
+    """Make `commands` a service's declaration, as `workers/<svc>/commands.py` would."""
+    name = module_service or commands.service
+    module = types.ModuleType(grammar.commands_module(name))
+    module.COMMANDS = commands  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, f"workers.{name}", types.ModuleType(f"workers.{name}"))
+    monkeypatch.setitem(sys.modules, grammar.commands_module(name), module)
+    monkeypatch.setitem(routing.SERVICES, name,
+                        routing.Service(name, routing.Priority.INTERACTIVE, hears=False))
+
+
+WEATHER = ServiceCommands(
+    service="weather",
+    names=Words(en=("weather",), es=("tiempo",)),
+    slash_command="/weather",
+    verbs=(Verb("forecast", Words(en=("forecast",), es=("pronóstico",))),),
+    free_text_verb="now",
+    empty_verb="now",
+    help={"en": "*weather* – `/weather <city>`", "es": "*tiempo* – `/weather <ciudad>`"},
+    overview={"en": "`weather <city>` – the weather now",
+              "es": "`tiempo <ciudad>` – el tiempo ahora"},
+)
+
+
+def test_a_fourth_service_is_parsed_from_its_declaration_alone(
+    declare: pytest.MonkeyPatch
+) -> None:
+    _declare(declare, WEATHER)
+    assert grammar.parse("weather", "pronostico Lima") == Command(
+        "weather", "forecast", "Lima", "es")
+    assert grammar.parse("weather", "") == Command("weather", "now", "", "en")
+    assert grammar.parse_mention("<@U1> tiempo Lima") == Command("weather", "now", "Lima", "es")
+    assert grammar.help_text("weather", "es") == WEATHER.help["es"]
+    general = grammar.help_text(None)
+    assert "• `weather <city>` – the weather now\n" in general
+    assert "(`/search`, `/agenda`, `/mood`, `/weather`)" in general
+    # The other services are as they were.
+    assert grammar.parse_mention("<@U1> busca x") == Command("search", "find", "x", "es")
+
+
+def test_the_general_help_lists_every_service_in_routing_order() -> None:
+    general = grammar.help_text(None, "es")
+    lines = [f"• {d.overview['es']}" for d in grammar.declarations()]
+    assert general.splitlines()[1:1 + len(lines)] == lines
+    assert [d.service for d in grammar.declarations()] == list(routing.SERVICES)
+
+
+@pytest.mark.parametrize(("changes", "complaint"), [
+    ({"names": Words(en=("mood",))}, "'mood'"),  # sentiment's word
+    ({"names": Words(es=("ayuda",))}, "general help"),
+    ({"verbs": (Verb("a", Words(en=("x",))), Verb("b", Words(es=("X",))))}, "'x'"),
+    ({"verbs": (Verb("a", Words(en=("ayuda",))),)}, "'ayuda'"),  # help is every service's
+    ({"verbs": (Verb("help", Words(en=("hilfe",))),)}, "twice"),
+    ({"verbs": (Verb("a", Words(en=("remind",)), opens_mention=True),)}, "'remind'"),
+    ({"verbs": (Verb("a", Words(en=("agenda",)), opens_mention=True),)}, "'agenda'"),
+    ({"help": {"en": "only English"}}, "'es'"),
+    ({"service": "forecast"}, "not of 'weather'"),
+])
+def test_an_inconsistent_declaration_is_refused(
+    declare: pytest.MonkeyPatch, changes: dict[str, object], complaint: str
+) -> None:
+    _declare(declare, replace(WEATHER, **changes), module_service="weather")  # type: ignore[arg-type]
+    with pytest.raises(DeclarationError) as caught:
+        grammar.parse("weather", "x")
+    assert complaint in str(caught.value)
+
+
+def test_a_module_without_a_declaration_is_refused(declare: pytest.MonkeyPatch) -> None:
+    _declare(declare, WEATHER)
+    declare.setitem(sys.modules, grammar.commands_module("weather"),
+                    types.ModuleType(grammar.commands_module("weather")))
+    with pytest.raises(DeclarationError, match="COMMANDS"):
+        grammar.help_text(None)
+
+
+def test_declared_verbs_are_what_handlers_answer() -> None:
+    assert grammar.declaration("search").handled_verbs == {"find", "more", "reindex"}
+    assert grammar.declaration("sentiment").handled_verbs == {"summary", "analyze", "alerts"}
+    assert grammar.declaration("agenda").handled_verbs == {
+        "add", "remind", "list", "next", "search", "cancel", "export"}

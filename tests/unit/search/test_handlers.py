@@ -1,26 +1,29 @@
 """The search handlers: nothing echoed can ping or link, names resolve, reindex starts once."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from estafeta.grammar import Command
 from estafeta.payloads import Context
+from estafeta.settings import Settings
+from estafeta.stores import open_stores
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, TEAM
-from workers.replies import Ledger, Reply, SlackReplier
-from workers.search.backfill import Backfills
+from workers.replies import Reply, SlackReplier
 from workers.search.handlers import Answers, build_handlers
-from workers.search.sqlite_store import SqliteSearchStore
+from workers.search.sqlite_store import SqliteBackfillLog, SqliteSearchState, SqliteSearchStore
 from workers.search.store import Document, Hit
 from workers.service import ServiceHandlers
+from workers.sqlite_ledger import SqliteLedger
 
 PING = "<!channel>"
 
 
 @pytest.fixture
 def replier(tmp_path: Path, fake_slack: FakeSlack) -> SlackReplier:
-    return SlackReplier(fake_slack.api_url, BOT_TOKEN, Ledger(tmp_path / "search.sqlite"))
+    return SlackReplier(fake_slack.api_url, BOT_TOKEN, SqliteLedger(tmp_path / "search.sqlite"))
 
 
 @pytest.fixture
@@ -30,7 +33,8 @@ def store(tmp_path: Path) -> SqliteSearchStore:
 
 def _handlers(store: SqliteSearchStore, replier: SlackReplier,
               started: list[tuple[str, str]] | None = None) -> ServiceHandlers:
-    backfills = Backfills(store.path)
+    stores = replace(open_stores(Settings(data_dir=store.path.parent), "search"), documents=store)
+    backfills = stores.backfills
 
     def start(context: Context, channel: str, lang: str) -> str:
         channel, first = backfills.claim(context.request_id, context.team, channel)
@@ -38,7 +42,7 @@ def _handlers(store: SqliteSearchStore, replier: SlackReplier,
             started.append((context.request_id, channel))
         return channel
 
-    return build_handlers(store, replier, start)
+    return build_handlers(stores, replier, start)
 
 
 def _ask(handlers: ServiceHandlers, verb: str, args: str, channel: str = "C0ESC",
@@ -103,7 +107,8 @@ def test_knowledge_base_titles_and_urls_are_inert(store: SqliteSearchStore,
                                                   link: str) -> None:
     document = Document(team=TEAM, channel="kb:faq <!here>", ts="faq#1", text="parking",
                         channel_type="kb", title=title, url=url)
-    line = Answers(store, replier).line(Hit(document, "level *-2* &lt;!here&gt;"))
+    answers = Answers(SqliteSearchState(store.path), replier)
+    line = answers.line(Hit(document, "level *-2* &lt;!here&gt;"))
     assert line.startswith(f"• {link} (faq &lt;!here&gt;): ")
     _assert_inert(line)
 
@@ -148,7 +153,7 @@ def test_reindex_by_name_and_a_rerun_starts_nothing_new(
 
 
 def test_backfills_are_claimed_once_and_released_if_never_started(tmp_path: Path) -> None:
-    backfills = Backfills(tmp_path / "search.sqlite")
+    backfills = SqliteBackfillLog(tmp_path / "search.sqlite")
     assert backfills.claim("job", TEAM, "C1") == ("C1", True)
     assert backfills.claim("job", TEAM, "C2") == ("C1", False)  # the first one's channel
     backfills.unclaim("job")

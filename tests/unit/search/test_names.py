@@ -6,23 +6,25 @@ import pytest
 
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, OTHER_TEAM, TEAM
-from workers.replies import Ledger, SlackReplier, TransientError
+from workers.replies import SlackReplier, TransientError
 from workers.search import names as names_module
 from workers.search.names import SlackNames
 from workers.search.query import QueryError
+from workers.search.sqlite_store import SqliteNameCache
+from workers.sqlite_ledger import SqliteLedger
 
 
 @pytest.fixture
 def names(tmp_path: Path, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> SlackNames:
     monkeypatch.setattr(names_module, "PAGE_LIMIT", 2)  # every listing takes several pages
-    replier = SlackReplier(fake_slack.api_url, BOT_TOKEN, Ledger(tmp_path / "s.sqlite"))
+    replier = SlackReplier(fake_slack.api_url, BOT_TOKEN, SqliteLedger(tmp_path / "s.sqlite"))
     fake_slack.channel_names.update({"C0A": "alpha", "C0B": "beta", "C0G": "general",
                                      "C0Z": "zeta", "C0Y": "ypsilon"})
     fake_slack.users.update({"U0ANA": {"name": "ana.perez",
                                        "profile": {"display_name": "Ana"}},
                              "U0BOB": {"name": "bob"}, "U0CAL": {"name": "cal"},
                              "U0OLD": {"name": "old", "deleted": True}})
-    return SlackNames(tmp_path / "s.sqlite", replier)
+    return SlackNames(SqliteNameCache(tmp_path / "s.sqlite"), replier)
 
 
 def test_names_are_resolved_across_pages_and_cached(names: SlackNames,
@@ -35,7 +37,9 @@ def test_names_are_resolved_across_pages_and_cached(names: SlackNames,
     assert len(fake_slack.calls_to("users.list")) == 2
     fake_slack.reset()
     # Another process of the service reads the same file: no new listing.
-    again = SlackNames(names.path, names.replier).resolver(TEAM)
+    cache = names.cache
+    assert isinstance(cache, SqliteNameCache)
+    again = SlackNames(SqliteNameCache(cache.path), names.replier).resolver(TEAM)
     assert again.channel("alpha") == ["C0A"] and again.user("cal") == ["U0CAL"]
     assert fake_slack.calls_to("conversations.list") == fake_slack.calls_to("users.list") == []
 

@@ -12,10 +12,12 @@ from estafeta.mrkdwn import escape
 from estafeta.payloads import Context, HeardMessage
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
-from workers.replies import Ledger, SlackReplier
+from workers.replies import SlackReplier
 from workers.sentiment.analysis import Analyzer
 from workers.sentiment.handlers import ALERT_EVERY, Mood
-from workers.sentiment.scores import MoodStore, Scope, Scored
+from workers.sentiment.scores import Scope, Scored
+from workers.sentiment.sqlite_scores import SqliteMoodStore
+from workers.sqlite_ledger import SqliteLedger
 
 SLASH = Context(team="T1", channel="C1", user="U1", channel_type="channel", source="slash")
 API = Context(team="T1", channel="C1", user="api", source="api")
@@ -29,8 +31,9 @@ def analyzer() -> Analyzer:
 
 @pytest.fixture
 def mood(tmp_path: Path, fake_slack: FakeSlack, analyzer: Analyzer) -> Mood:
-    replier = SlackReplier(fake_slack.api_url, BOT_TOKEN, Ledger(tmp_path / "sentiment.sqlite"))
-    return Mood(MoodStore(tmp_path / "sentiment.sqlite"), analyzer, replier)
+    ledger = SqliteLedger(tmp_path / "sentiment.sqlite")
+    replier = SlackReplier(fake_slack.api_url, BOT_TOKEN, ledger)
+    return Mood(SqliteMoodStore(tmp_path / "sentiment.sqlite"), analyzer, replier)
 
 
 def _ask(mood: Mood, verb: str, args: str = "", context: Context = SLASH,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from workers.sentiment.scores import MoodStore, Scope, Scored
+from workers.sentiment.sqlite_scores import SqliteMoodStore
 
 DAY = 86400.0
 NOON = datetime(2026, 11, 20, 12, 0, tzinfo=UTC).timestamp()
@@ -15,7 +16,7 @@ NOON = datetime(2026, 11, 20, 12, 0, tzinfo=UTC).timestamp()
 
 @pytest.fixture
 def store(tmp_path: Path) -> MoodStore:
-    return MoodStore(tmp_path / "sentiment.sqlite")
+    return SqliteMoodStore(tmp_path / "sentiment.sqlite")
 
 
 def _scored(ts: float, score: float, *, team: str = "T1", channel: str = "C1",

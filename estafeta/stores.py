@@ -1,0 +1,81 @@
+"""`open_stores`: the one place that picks where a service's state lives.
+
+Every store is a Protocol in its service's own words (`workers/<svc>/store.py`,
+`workers.replies.ReplyLedger`, `gateway.dedup`); the implementations live in `sqlite_*.py`
+modules. Today every store is a SQLite file under `DATA_DIR`, one per service (its reply
+ledger included); another backend is another branch here and another set of modules, not an
+edit of the handlers. Implementations are imported only when asked for, so that the gateway
+loads no worker code by opening its own stores.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, overload
+
+import routing
+from estafeta.settings import Settings
+
+if TYPE_CHECKING:
+    from gateway.dedup import GatewayStores
+    from workers.agenda.store import AgendaStores
+    from workers.replies import ServiceStores
+    from workers.search.store import SearchStores
+    from workers.sentiment.scores import SentimentStores
+
+GATEWAY = "gateway"
+
+
+@overload
+def open_stores(settings: Settings, service: Literal["search"]) -> SearchStores: ...
+@overload
+def open_stores(settings: Settings, service: Literal["agenda"]) -> AgendaStores: ...
+@overload
+def open_stores(settings: Settings, service: Literal["sentiment"]) -> SentimentStores: ...
+# "gateway" names no worker service: the catch-all below never means it.
+@overload
+def open_stores(  # type: ignore[overload-overlap]
+    settings: Settings, service: Literal["gateway"]) -> GatewayStores: ...
+@overload
+def open_stores(settings: Settings, service: str) -> ServiceStores: ...
+
+
+def open_stores(settings: Settings, service: str) -> ServiceStores | GatewayStores:
+    """The stores of `service` (a worker service's name, or "gateway") for these settings.
+
+    A service without stores of its own still gets its reply ledger.
+    """
+    return _sqlite(settings.data_dir, service)
+
+
+def _sqlite(data_dir: Path, service: str) -> ServiceStores | GatewayStores:
+    """Each service in its own file under `data_dir`; nobody reads another's."""
+    path = data_dir / f"{service}.sqlite"
+    if service == GATEWAY:
+        from gateway.dedup import GatewayStores
+        from gateway.sqlite_dedup import SqliteAcceptedEvents, SqliteTaskOwners
+        return GatewayStores(accepted_events=SqliteAcceptedEvents(path),
+                             task_owners=SqliteTaskOwners(path))
+    from workers.replies import ServiceStores
+    from workers.sqlite_ledger import SqliteLedger
+    ledger = SqliteLedger(path)
+    if service == routing.SEARCH.name:
+        from workers.search.sqlite_store import (
+            SqliteBackfillLog,
+            SqliteNameCache,
+            SqliteSearchState,
+            SqliteSearchStore,
+        )
+        from workers.search.store import SearchStores
+        return SearchStores(ledger=ledger, documents=SqliteSearchStore(path),
+                            state=SqliteSearchState(path), names=SqliteNameCache(path),
+                            backfills=SqliteBackfillLog(path))
+    if service == routing.AGENDA.name:
+        from workers.agenda.sqlite_store import SqliteAgendaStore
+        from workers.agenda.store import AgendaStores
+        return AgendaStores(ledger=ledger, events=SqliteAgendaStore(path))
+    if service == routing.SENTIMENT.name:
+        from workers.sentiment.scores import SentimentStores
+        from workers.sentiment.sqlite_scores import SqliteMoodStore
+        return SentimentStores(ledger=ledger, moods=SqliteMoodStore(path))
+    return ServiceStores(ledger=ledger)

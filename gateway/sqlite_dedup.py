@@ -1,0 +1,94 @@
+"""The gateway's stores on SQLite: one file under `DATA_DIR` shared by its processes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from estafeta.storage import SqliteFile
+from gateway.dedup import OWNER_RETENTION, PRUNE_EVERY, RETENTION
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accepted_events (
+    event_id    TEXT PRIMARY KEY,
+    accepted_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS accepted_events_by_time ON accepted_events (accepted_at);
+"""
+
+OWNERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS task_owners (
+    task_id     TEXT PRIMARY KEY,
+    team        TEXT NOT NULL,
+    accepted_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS task_owners_by_time ON task_owners (accepted_at);
+"""
+
+
+class SqliteAcceptedEvents(SqliteFile):
+    """`AcceptedEvents` in a SQLite file shared by every gateway process on this volume."""
+
+    schema = SCHEMA
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._inserts = 0
+
+    def __contains__(self, event_id: str) -> bool:
+        """Whether `event_id` was accepted (within `RETENTION`)."""
+        row = self.db.execute("SELECT 1 FROM accepted_events WHERE event_id = ?", (event_id,))
+        return row.fetchone() is not None
+
+    def add(self, event_id: str) -> None:
+        """Remember an accepted event id (and now and then forget the old ones)."""
+        self.claim(event_id)
+
+    def claim(self, key: str) -> bool:
+        """Remember `key`; True only for the first of concurrent or repeated claims."""
+        now = time.time()
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO accepted_events (event_id, accepted_at) VALUES (?, ?)",
+            (key, now),
+        )
+        self._inserts += 1
+        if self._inserts % PRUNE_EVERY == 0:
+            self.db.execute("DELETE FROM accepted_events WHERE accepted_at < ?",
+                            (now - RETENTION,))
+        return cursor.rowcount == 1
+
+    def discard(self, key: str) -> None:
+        """Forget a claim whose work was not accepted after all (the broker was down)."""
+        self.db.execute("DELETE FROM accepted_events WHERE event_id = ?", (key,))
+
+
+class SqliteTaskOwners(SqliteFile):
+    """`TaskOwners` in the gateway's SQLite file."""
+
+    schema = OWNERS_SCHEMA
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._inserts = 0
+
+    def record(self, task_id: str, team: str) -> None:
+        """Remember that `team` asked for `task_id`."""
+        now = time.time()
+        self.db.execute(
+            "INSERT OR REPLACE INTO task_owners (task_id, team, accepted_at) VALUES (?, ?, ?)",
+            (task_id, team, now),
+        )
+        self._inserts += 1
+        if self._inserts % PRUNE_EVERY == 0:
+            self.db.execute("DELETE FROM task_owners WHERE accepted_at < ?",
+                            (now - OWNER_RETENTION,))
+
+    def forget(self, task_id: str) -> None:
+        """Drop the record of a task that was not accepted after all."""
+        self.db.execute("DELETE FROM task_owners WHERE task_id = ?", (task_id,))
+
+    def owner(self, task_id: str) -> str | None:
+        """The team that asked for `task_id`, or None when this gateway never accepted it."""
+        row = self.db.execute("SELECT team FROM task_owners WHERE task_id = ?",
+                              (task_id,)).fetchone()
+        return None if row is None else str(row["team"])
