@@ -6,6 +6,9 @@ from celery.schedules import crontab
 
 import routing
 from estafeta.settings import Settings
+
+# Imported for its publish hook: droppable tasks go out without a broker TTL.
+from workers import droppable  # noqa: F401
 from workers.app import celery_client
 
 settings = Settings.from_env()
@@ -24,6 +27,7 @@ app.conf.beat_schedule["agenda-due-reminders"] = {
     "task": routing.REMINDER_SCAN_TASK,
     "schedule": settings.reminder_scan_seconds,
     # A scan that waited longer than this (workers down) is stale: the next one does its work.
+    # Droppable, so an expired one is acknowledged, not dead-lettered (workers/droppable.py).
     "options": {"priority": int(routing.Priority.REMINDER),
                 "expires": max(settings.reminder_scan_seconds * 5, 5.0)},
 }

@@ -22,7 +22,9 @@ from slacksim.signing import SlackSigner
 from tests.conftest import API_TOKEN, OTHER_API_TOKEN, OTHER_TEAM, TEAM
 from tests.integration.broker import BeatProcess, Vhost, WorkerProcess
 from tests.integration.conftest import settings_for, worker_env
+from workers import droppable  # noqa: F401  (its publish hook, as in beat)
 from workers.agenda.sqlite_store import SqliteAgendaStore
+from workers.app import celery_client
 
 LATE_SECONDS = 3
 LEASE_CHECK = 3  # seconds to watch for a failed batch coming back
@@ -304,3 +306,31 @@ def test_a_reminder_slack_refuses_is_paused_and_the_others_are_posted(
         assert stack.store.pending() == 0
         assert len(fake_slack.calls_to("chat.postMessage!user_not_found")) == 2  # + notice
         assert len(fake_slack.posted("DOK1")) == 1 and len(fake_slack.posted("DOK2")) == 1
+
+
+def test_an_expired_scan_is_dropped_not_dead_lettered_and_the_worker_goes_on(
+    rabbitmq: None, tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    commands, dead = routing.AGENDA.command_queue.name, routing.AGENDA.dead_queue.name
+    with agenda_stack(tmp_path, fake_slack) as stack:
+        client = celery_client(settings_for(stack.vhost, tmp_path, fake_slack))
+        past = datetime.now(ZoneInfo("UTC")) - timedelta(minutes=5)
+        # Published while no agenda worker runs, as beat publishes: no broker TTL to run out.
+        stale = [client.send_task(routing.REMINDER_SCAN_TASK, expires=past,
+                                  priority=int(routing.Priority.REMINDER)).id for _ in range(3)]
+        time.sleep(1)
+        assert stack.vhost.depth(commands) == 3 and stack.vhost.depth(dead) == 0
+        stack.start(beats=0)
+        assert stack.vhost.wait_for_depth(commands, 0) == 0
+        fresh = client.send_task(routing.REMINDER_SCAN_TASK,
+                                 priority=int(routing.Priority.REMINDER)).id
+        worker = stack.workers[0]
+        deadline = time.monotonic() + 15
+        while f"agenda.scan[{fresh}] succeeded" not in worker.log():
+            assert time.monotonic() < deadline, worker.log()[-3000:]
+            time.sleep(0.2)
+        assert stack.vhost.depth(dead) == 0
+        log = worker.log()
+        assert all(f"agenda.scan[{task_id}] succeeded" not in log for task_id in stale)
+        assert log.count("dropping expired agenda.scan") == 1  # once per burst at INFO
+        client.close()

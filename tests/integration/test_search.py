@@ -15,7 +15,7 @@ from tests.conftest import API_TOKEN, OTHER_API_TOKEN, TEAM
 from tests.integration.broker import ROOT
 from tests.integration.conftest import Stack
 from workers.search.query import parse
-from workers.search.sqlite_store import SqliteSearchStore
+from workers.search.sqlite_store import SqliteBackfillLog, SqliteSearchStore
 from workers.search.store import Scope
 
 
@@ -334,3 +334,27 @@ def test_a_refused_backfill_tells_the_user(
     time.sleep(1)
     assert len(fake_slack.posted("C0FLAKYH")) == 1
     assert len(fake_slack.posted("C0ASKED")) == 1
+
+
+def test_a_backfill_whose_chunk_fails_for_good_tells_the_user(
+    stack: Stack, stack_client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack
+) -> None:
+    base = time.time() - 600
+    history = [{"type": "message", "user": "U0H1", "ts": f"{base + i:.6f}",
+                "text": f"axolotl {i}"} for i in range(79, -1, -1)]
+    # A message the store cannot take (a text that is not a string): its chunk fails at
+    # every attempt and is dead-lettered, so the page's chord never completes.
+    history[70]["text"] = {"poisoned": True}
+    fake_slack.history["C0POISON"] = history
+    url = fake_slack.response_url()
+    body, headers = signer.slash_command("/search", "reindex", response_url=url,
+                                         channel="C0POISON")
+    assert stack_client.post("/slack/commands", data=body, headers=headers).status_code == 200
+    (notice,) = fake_slack.wait_for(lambda: fake_slack.posted("C0POISON"), timeout=60)
+    assert notice["text"].startswith("I could not re-index <#C0POISON>: part of its history")
+    time.sleep(2)  # a second notice, or a summary, would have been posted by now
+    assert len(fake_slack.posted("C0POISON")) == 1
+    assert "Reading the history of <#C0POISON>" in fake_slack.responses(url)[0]["text"]
+    outcomes = SqliteBackfillLog(stack.data_dir / "search.sqlite").db.execute(
+        "SELECT outcome FROM backfills WHERE channel = 'C0POISON'").fetchall()
+    assert [row["outcome"] for row in outcomes] == ["failed:indexing"]

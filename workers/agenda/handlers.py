@@ -18,12 +18,15 @@ from workers.agenda.calendar import to_ics
 from workers.agenda.store import AgendaStore, Event, NewEvent
 from workers.agenda.when import Unclear, describe, next_occurrence, parse_event
 from workers.replies import Reply, SlackReplier, Upload
-from workers.service import CommandHandler, ServiceHandlers
+from workers.service import LEDGER_RETENTION, CommandHandler, ServiceHandlers
 
 USER_CACHE_SECONDS = 24 * 3600  # Slack profiles change timezone rarely; travellers wait a day
 HORIZON_DAYS = 5 * 366  # `next` and `search` look this far ahead
 LIST_LIMIT = 20
 PRUNE_AFTER = 90 * 24 * 3600
+# A request's record must outlive every retry and redelivery of its message, or a late re-run
+# would add a second event; the reply ledger, kept as long, is bounded by the same window.
+REQUEST_RETENTION = LEDGER_RETENTION
 API_USER = "api"  # every HTTP caller of a team is this one user (gateway/api.py)
 
 _WINDOWS = {"today": "today", "hoy": "today", "tomorrow": "tomorrow", "manana": "tomorrow",
@@ -305,12 +308,13 @@ class Agenda:
         calendar = to_ics(events)
         data = {"events": len(events), "ics": calendar.decode()}
         if context.source == "api":
-            return Reply(texts.get(command.lang, "export_api").format(count=len(events)), data)
+            text = texts.counted(command.lang, "export_api", len(events))
+            return Reply(text.format(count=len(events)), data)
         upload = Upload(channel=self.replier.open_direct(context.user),
                         filename="estafeta-agenda.ics", content=calendar,
                         title=texts.get(command.lang, "export_title"))
-        return Reply(texts.get(command.lang, "exported").format(count=len(events)), data,
-                     upload=upload)
+        text = texts.counted(command.lang, "exported", len(events))
+        return Reply(text.format(count=len(events)), data, upload=upload)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -370,11 +374,13 @@ def _occurrence_data(occurrence: Occurrence) -> dict[str, object]:
 
 
 def build_handlers(store: AgendaStore, replier: SlackReplier) -> ServiceHandlers:
-    """The agenda's handlers, and its daily upkeep (forget long-finished events)."""
+    """The agenda's handlers, and its daily upkeep (forget long-finished events and old
+    request records)."""
     agenda = Agenda(store, replier)
 
     def prune() -> dict[str, object]:
-        return {"events_pruned": store.prune(PRUNE_AFTER), "reminders_pending": store.pending(),
-                "at": time.time()}
+        return {"events_pruned": store.prune(PRUNE_AFTER),
+                "requests_pruned": store.prune_requests(REQUEST_RETENTION),
+                "reminders_pending": store.pending(), "at": time.time()}
 
     return ServiceHandlers(commands=agenda.handlers(), maintenance=[prune])

@@ -212,8 +212,10 @@ def register_reminders(app: Celery, base: type[ServiceTask], store: AgendaStore,
             # The ones already posted are skipped on the retry by their ledger keys.
             raise self.retry_later(exc) from exc
 
+    # Declared droppable: a scan that expired waiting (workers down) is acknowledged, not
+    # dead-lettered; the next scan claims whatever is due.
     @app.task(name=routing.REMINDER_SCAN_TASK, bind=True, base=base, shared=False,
-              ignore_result=True)
+              ignore_result=True, Request="workers.droppable:DroppableRequest")
     def scan(self: ServiceTask) -> dict[str, Any]:
         """Claim every reminder due now and send it for delivery."""
         sent = 0

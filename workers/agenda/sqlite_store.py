@@ -321,14 +321,18 @@ class SqliteAgendaStore(SqliteFile):
             (team, user, tz, int(is_admin), time.time()))
 
     def prune(self, older_than: float) -> int:
-        """Forget events cancelled or over, and requests made, more than `older_than` seconds
-        ago; return how many events went."""
+        """Forget events cancelled or over more than `older_than` seconds ago; return how many."""
         cutoff = time.time() - older_than
-        self.db.execute("DELETE FROM agenda_requests WHERE created_at < ?", (cutoff,))
         return self.db.execute(
             "DELETE FROM agenda_events WHERE ready_at IS NULL AND ("
             " cancelled_at < ? OR (rrule IS NULL AND start_at < ?))", (cutoff, cutoff),
         ).rowcount
+
+    def prune_requests(self, older_than: float) -> int:
+        """Forget the idempotency records of requests made more than `older_than` seconds ago;
+        return how many went."""
+        return self.db.execute("DELETE FROM agenda_requests WHERE created_at < ?",
+                               (time.time() - older_than,)).rowcount
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:

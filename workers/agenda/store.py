@@ -170,8 +170,11 @@ class AgendaStore(Protocol):
         """Cache a user's timezone and admin flag."""
 
     def prune(self, older_than: float) -> int:
-        """Forget events cancelled or over, and requests made, more than `older_than` seconds
-        ago; return how many events went."""
+        """Forget events cancelled or over more than `older_than` seconds ago; return how many."""
+
+    def prune_requests(self, older_than: float) -> int:
+        """Forget the idempotency records of requests made more than `older_than` seconds ago;
+        return how many went."""
 
 
 @dataclass(frozen=True, kw_only=True)

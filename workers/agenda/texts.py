@@ -44,7 +44,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "cancelled": "Cancelled `#{id}`: *{title}*.",
         "exported": "Your agenda ({count} events) is in our direct messages as "
                     "`estafeta-agenda.ics`.",
+        "exported_one": "Your agenda (1 event) is in our direct messages as "
+                        "`estafeta-agenda.ics`.",
         "export_api": "{count} events exported.",
+        "export_api_one": "1 event exported.",
         "export_title": "My Estafeta agenda",
         "all_day": "(all day)",
     },
@@ -83,7 +86,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "cancelled": "Cancelado `#{id}`: *{title}*.",
         "exported": "Tu agenda ({count} eventos) está en nuestros mensajes directos como "
                     "`estafeta-agenda.ics`.",
+        "exported_one": "Tu agenda (1 evento) está en nuestros mensajes directos como "
+                        "`estafeta-agenda.ics`.",
         "export_api": "{count} eventos exportados.",
+        "export_api_one": "1 evento exportado.",
         "export_title": "Mi agenda de Estafeta",
         "all_day": "(todo el día)",
     },
@@ -98,6 +104,13 @@ _WEEKDAYS = {
 def get(lang: str, key: str) -> str:
     """The text `key` in `lang` (English when the language is unknown)."""
     return _TEXTS.get(lang, _TEXTS["en"])[key]
+
+
+def counted(lang: str, key: str, count: int) -> str:
+    """The text `key` for `count` things: its `_one` form, if it has one, when `count` is 1."""
+    texts = _TEXTS.get(lang, _TEXTS["en"])
+    # Both languages use the plural for every count but one, zero included.
+    return texts.get(f"{key}_one", texts[key]) if count == 1 else texts[key]
 
 
 def weekday(lang: str, index: int) -> str:

@@ -31,6 +31,7 @@ from workers.service import ServiceTask
 log = logging.getLogger(__name__)
 PAGE_TASK = "search.backfill_page"
 DONE_TASK = "search.backfill_page_done"
+FAILED_TASK = "search.backfill_failed"
 HISTORY_PAGE = 200  # messages per conversations.history call (Slack's recommended maximum)
 CHUNK = 50
 BULK = int(routing.Priority.BULK)
@@ -51,6 +52,7 @@ REASONS = {
         "not_in_channel": "I am not a member of it; invite me there first.",
         "channel_not_found": "Slack does not know that channel, or I cannot see it.",
         "retries": "Slack kept failing. Please try again later.",
+        "indexing": "part of its history could not be indexed. Please try again later.",
         "other": "Slack refused ({error}).",
     },
     "es": {
@@ -58,6 +60,7 @@ REASONS = {
         "not_in_channel": "no soy miembro; invítame primero.",
         "channel_not_found": "Slack no conoce ese canal, o no puedo verlo.",
         "retries": "Slack falló una y otra vez. Vuelve a probar más tarde.",
+        "indexing": "parte del historial no se pudo indexar. Vuelve a probar más tarde.",
         "other": "Slack se negó ({error}).",
     },
 }
@@ -143,6 +146,9 @@ def register_backfill(app: Celery, base: type[ServiceTask], replier: SlackReplie
         next_cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
         job = {**job, "pages": job.get("pages", 0) + 1}
         done = backfill_page_done.s(job, next_cursor).set(priority=BULK)
+        # A chunk that fails for good never lets the chord call `done`: Celery calls the
+        # errback of `done` instead (from `celery.chord_unlock`), and so does `done` failing.
+        done.link_error(backfill_failed.s(job).set(priority=BULK))
         chunks = [documents[i:i + CHUNK] for i in range(0, len(documents), CHUNK)]
         if chunks:
             chord(group(app.signature(INDEX_TASK, args=(c,)).set(priority=BULK)
@@ -166,6 +172,18 @@ def register_backfill(app: Celery, base: type[ServiceTask], replier: SlackReplie
         except TransientError as exc:
             raise self.retry_later(exc) from exc
         return job
+
+    @app.task(name=FAILED_TASK, bind=True, base=base, shared=False, ignore_result=True)
+    def backfill_failed(self: ServiceTask, failed_task_id: str, job: dict[str, Any]) -> None:
+        """A page's chunk or callback failed for good: end the backfill, and say so."""
+        self.guard_redelivery()
+        if backfills.outcome(job["id"]) == "done":
+            return  # the summary failed to post after the work was done: nothing failed
+        log.warning("backfill %s: task %s failed", job["id"], failed_task_id)
+        try:
+            fail(job, "indexing")
+        except TransientError as exc:
+            raise self.retry_later(exc) from exc
 
     def start(context: Context, channel: str, lang: str) -> str:
         """Start the backfill of `channel` for this request, unless it already started one;

@@ -21,6 +21,9 @@ from workers.service import ServiceHandlers
 
 PAGE_SIZE = 5
 DOMAIN_RETRY_AFTER = 300.0  # seconds before asking Slack for a team's domain again
+# A finished backfill's row only serves a retried `/search reindex` (retries end within an
+# hour): kept as long as the reply ledger, then forgotten.
+BACKFILL_RETENTION = 14 * 24 * 3600
 _CHANNEL = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$|^#?([A-Z0-9]{6,})$")
 # Only these become links; `|` or `>` would end the URL early and forge the label.
 _LINKABLE = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)
@@ -188,9 +191,13 @@ def build_handlers(stores: SearchStores, replier: SlackReplier,
         else:
             store.upsert([document_of(message)])
 
+    def prune() -> dict[str, object]:
+        return {"backfills_pruned": stores.backfills.prune(BACKFILL_RETENTION)}
+
     return ServiceHandlers(
         commands={"find": find, "more": more, "reindex": reindex},
         on_heard=on_heard,
+        maintenance=[prune],
     )
 
 

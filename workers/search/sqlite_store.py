@@ -398,3 +398,9 @@ class SqliteBackfillLog(SqliteFile):
         row = self.db.execute("SELECT outcome FROM backfills WHERE job_id = ?",
                               (job_id,)).fetchone()
         return None if row is None else str(row["outcome"])
+
+    def prune(self, older_than: float) -> int:
+        """Forget backfills that ended more than `older_than` seconds ago; return how many."""
+        return int(self.db.execute(
+            "DELETE FROM backfills WHERE outcome != '' AND updated_at < ?",
+            (time.time() - older_than,)).rowcount)

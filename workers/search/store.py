@@ -120,6 +120,9 @@ class BackfillLog(Protocol):
     def outcome(self, job_id: str) -> str | None:
         """How the backfill ended ('' while running), None for an unknown job."""
 
+    def prune(self, older_than: float) -> int:
+        """Forget backfills that ended more than `older_than` seconds ago; return how many."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class SearchStores(ServiceStores):

@@ -16,11 +16,19 @@ from estafeta.settings import own_team
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, OTHER_TEAM, TEAM
 from workers.agenda import store as store_module
-from workers.agenda.handlers import LIST_LIMIT, Agenda, Occurrence, Person
+from workers.agenda.handlers import (
+    LIST_LIMIT,
+    REQUEST_RETENTION,
+    Agenda,
+    Occurrence,
+    Person,
+    build_handlers,
+)
 from workers.agenda.sqlite_store import SqliteAgendaStore
 from workers.agenda.store import NewEvent
 from workers.agenda.when import When
 from workers.replies import SlackReplier
+from workers.service import LEDGER_RETENTION
 from workers.sqlite_ledger import SqliteLedger
 
 IN_CHANNEL = Context(team="T1", channel="C1", user="U1", channel_type="channel",
@@ -334,3 +342,48 @@ def test_a_mention_reminds_the_conversation_it_came_from(
     stored = agenda.store.get("T1", data["event"]["id"])  # type: ignore[index]
     assert stored is not None and (stored.notify, stored.public) == (notify, public)
     assert [c.params["channel"] for c in fake_slack.calls_to("conversations.info")] == [channel]
+
+
+def test_maintenance_forgets_request_records_only_after_every_retry_window(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    assert REQUEST_RETENTION >= LEDGER_RETENTION
+    store = SqliteAgendaStore(tmp_path / "agenda.sqlite")
+    replier = SlackReplier(fake_slack.api_url, BOT_TOKEN, SqliteLedger(tmp_path / "agenda.sqlite"))
+    (prune,) = build_handlers(store, replier).maintenance
+    now = datetime.now().timestamp()
+    old = store.add(_new_event("old"), request_key="task-old", now=now - REQUEST_RETENTION - 60)
+    recent = store.add(_new_event("recent"), request_key="task-recent",
+                       now=now - REQUEST_RETENTION + 3600)
+    assert prune()["requests_pruned"] == 1
+    assert store.request("T1", "task-old") is None
+    assert store.request("T1", "task-recent") == ("add", recent.id, None)
+    # Only the record goes: the event it added stays on the agenda.
+    assert old.id in {event.id for event in store.owned("T1", "U1")}
+    assert prune()["requests_pruned"] == 0
+
+
+def _new_event(title: str) -> NewEvent:
+    start = datetime.now(ZoneInfo("UTC")) + timedelta(days=3)
+    return NewEvent(team="T1", channel="", owner="U1", title=title,
+                    when=When(start=start, rrule=None, time_given=True), lang="en",
+                    notify="D1", public=True)
+
+
+@pytest.mark.parametrize(("lang", "source", "one", "two", "none"), [
+    ("en", "api", "1 event exported.", "2 events exported.", "0 events exported."),
+    ("es", "api", "1 evento exportado.", "2 eventos exportados.", "0 eventos exportados."),
+    ("en", "slash", "(1 event)", "(2 events)", "(0 events)"),
+    ("es", "slash", "(1 evento)", "(2 eventos)", "(0 eventos)"),
+])
+def test_export_counts_events_in_the_singular_and_the_plural(
+    agenda: Agenda, lang: str, source: str, one: str, two: str, none: str
+) -> None:
+    context = IN_CHANNEL if source == "slash" else Context(team="T1", channel="", user="api",
+                                                          source="api")
+    export = Command("agenda", "export", "", lang)
+    assert none in agenda.export(export, context).text
+    _run(agenda, "add", "standup every monday at 9", context)
+    assert one in agenda.export(export, context).text
+    _run(agenda, "add", "retro every friday at 4pm", context)
+    assert two in agenda.export(export, context).text
