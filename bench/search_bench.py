@@ -22,9 +22,9 @@ from typing import Any
 from kombu import Connection, Producer
 
 import routing
+from estafeta.celery_config import celery_client
 from estafeta.payloads import HeardMessage
 from estafeta.settings import Settings
-from workers.app import celery_client
 from workers.search.query import QueryError, parse
 from workers.search.sqlite_store import SqliteSearchStore
 from workers.search.store import Document, Scope

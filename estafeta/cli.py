@@ -183,7 +183,7 @@ def dead_replay(settings: Settings, service_name: str, limit: int) -> int:
 def import_kb(settings: Settings, directory: Path, team: str, name: str,
               chunk: int = 500) -> int:
     """Send a directory of documents to the search service, as confirmed bulk work."""
-    from workers.app import celery_client
+    from estafeta.celery_config import celery_client
     from workers.search.kb import INDEX_TASK, read_knowledge_base
 
     if not directory.is_dir():
@@ -202,9 +202,9 @@ def import_kb(settings: Settings, directory: Path, team: str, name: str,
 def import_agenda(settings: Settings, path: Path, team: str, channel: str, tz: str,
                   remind: bool, private: bool, chunk: int = 500) -> int:
     """Send an .ics or JSON agenda to the agenda service, into one channel's agenda."""
+    from estafeta.celery_config import celery_client
     from workers.agenda.calendar import AgendaFileError, read_agenda
     from workers.agenda.imports import IMPORT_TASK
-    from workers.app import celery_client
 
     if not path.is_file():
         print(f"estafeta: {path} is not a file", file=sys.stderr)

@@ -247,6 +247,11 @@ def declarations() -> tuple[ServiceCommands, ...]:
     return tuple(_vocabulary().services.values())
 
 
+def slash_commands() -> dict[str, str]:
+    """Slash command → service, as each service declares it (the default of `SLASH_COMMANDS`)."""
+    return {d.slash_command: d.service for d in declarations() if d.slash_command}
+
+
 _UNKNOWN = {
     "en": "I don't know `{word}`.",
     "es": "No conozco `{word}`.",

@@ -20,7 +20,6 @@ from dotenv import dotenv_values
 
 DEFAULT_BROKER_URL = "amqp://guest:guest@localhost:5672//"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-DEFAULT_SLASH_COMMANDS = "/search=search,/agenda=agenda,/mood=sentiment"
 DOTENV_FILE = Path(".env")  # the operator's file, in the directory a process starts in
 LOCAL_ENV_FILE = Path("local.env")  # published simulator defaults for `make run`/`make demo`
 # Variables whose local.env values are published (README, repository) and so never secret.
@@ -89,9 +88,8 @@ class Settings:
     slack_bot_token: str = ""
     slack_api_url: str = DEFAULT_SLACK_API_URL
     api_tokens: Mapping[str, str] = field(default_factory=dict)
-    slash_commands: Mapping[str, str] = field(
-        default_factory=lambda: parse_slash_commands(DEFAULT_SLASH_COMMANDS)
-    )
+    # Empty: each service's own declared slash command (`workers/<svc>/commands.py`).
+    slash_commands: Mapping[str, str] = field(default_factory=dict)
     port: int = 8000
     data_dir: Path = Path("var")
     log_level: str = "INFO"
@@ -117,9 +115,7 @@ class Settings:
             slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
             slack_api_url=env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL),
             api_tokens=parse_api_tokens(env.get("API_TOKENS", "")),
-            slash_commands=parse_slash_commands(
-                env.get("SLASH_COMMANDS", DEFAULT_SLASH_COMMANDS)
-            ),
+            slash_commands=parse_slash_commands(env.get("SLASH_COMMANDS", "")),
             port=int(env.get("PORT", "8000")),
             data_dir=Path(env.get("DATA_DIR", "var")),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),

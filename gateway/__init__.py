@@ -10,6 +10,7 @@ from celery import Celery
 from flask import Flask
 
 import routing
+from estafeta import grammar
 from estafeta.celery_config import celery_client
 from estafeta.settings import Settings, refuse_published_secrets
 from estafeta.stores import open_stores
@@ -36,6 +37,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings: Settings = app.config.get("SETTINGS") or Settings.from_env()
     app.config["SETTINGS"] = settings
     refuse_published_secrets(settings)
+    # Every service's command declaration, checked now: a missing or clashing one stops the
+    # gateway at start-up instead of failing each request.
+    grammar.declarations()
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings.data_dir.mkdir(parents=True, exist_ok=True)

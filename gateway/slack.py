@@ -99,7 +99,7 @@ def commands() -> Response:
         raise ApiError(400, "bad_request", f"Missing form fields: {', '.join(missing)}.")
     state = gateway()
     _check_response_url(form["response_url"], state.settings.slack_api_url)
-    service = state.settings.slash_commands.get(form["command"])
+    service = (state.settings.slash_commands or grammar.slash_commands()).get(form["command"])
     if service is None:
         unknown = mrkdwn.escape(form["command"])
         return _ephemeral(f"I don't know `{unknown}`.\n\n{grammar.help_text(None)}")

@@ -11,11 +11,7 @@ from celery import Celery
 from celery.signals import after_setup_logger, worker_ready
 
 import routing
-
-# RESULT_EXPIRES and celery_client are re-exported: beat, the CLI and tests import them here.
-from estafeta.celery_config import RESULT_EXPIRES as RESULT_EXPIRES
 from estafeta.celery_config import base_config
-from estafeta.celery_config import celery_client as celery_client
 from estafeta.settings import Settings, refuse_published_secrets
 
 # The soft limit raises inside the task: it fails and its message is dead-lettered. The hard

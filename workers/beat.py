@@ -5,11 +5,11 @@ from datetime import timedelta
 from celery.schedules import crontab
 
 import routing
+from estafeta.celery_config import celery_client
 from estafeta.settings import Settings
 
 # Imported for its publish hook: droppable tasks go out without a broker TTL.
 from workers import droppable  # noqa: F401
-from workers.app import celery_client
 
 settings = Settings.from_env()
 # Beat keeps its schedule file in DATA_DIR and may start before any other process made it.

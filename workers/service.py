@@ -139,7 +139,8 @@ def _overview(command: Command, context: Context) -> Reply:
 def make_replier(settings: Settings, service: routing.Service,
                  ledger: ReplyLedger | None = None) -> SlackReplier:
     """The Slack client of a service, with its reply ledger (from `open_stores` by default)."""
-    ledger = ledger or open_stores(settings, service.name).ledger
+    if ledger is None:
+        ledger = open_stores(settings, service.name).ledger
     return SlackReplier(settings.slack_api_url, settings.slack_bot_token, ledger)
 
 
@@ -162,9 +163,11 @@ def register_service(
     """
     declared = declared or grammar.declaration(service.name)
     check_handlers(service.name, declared, handlers)
-    replier = replier or make_replier(app.conf.estafeta_settings, service)
+    if replier is None:
+        replier = make_replier(app.conf.estafeta_settings, service)
     ledger = replier.ledger
-    base = base or task_base(service, replier)
+    if base is None:
+        base = task_base(service, replier)
     commands: dict[str, CommandHandler] = {
         grammar.HELP: _help(declared),
         grammar.OVERVIEW: _overview,

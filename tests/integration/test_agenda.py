@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import routing
+from estafeta.celery_config import celery_client
 from gateway import create_app
 from slacksim.fake_slack import FakeSlack
 from slacksim.signing import SlackSigner
@@ -24,7 +25,6 @@ from tests.integration.broker import BeatProcess, Vhost, WorkerProcess
 from tests.integration.conftest import settings_for, worker_env
 from workers import droppable  # noqa: F401  (its publish hook, as in beat)
 from workers.agenda.sqlite_store import SqliteAgendaStore
-from workers.app import celery_client
 
 LATE_SECONDS = 3
 LEASE_CHECK = 3  # seconds to watch for a failed batch coming back

@@ -13,12 +13,12 @@ from sqlalchemy import create_engine, text
 
 import routing
 from estafeta import grammar
+from estafeta.celery_config import RESULT_EXPIRES, celery_client
 from estafeta.payloads import Context, ReplyTarget
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import API_TOKEN, OTHER_API_TOKEN, TEAM
 from tests.integration.conftest import Stack
 from workers import beat
-from workers.app import RESULT_EXPIRES, celery_client
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 OTHER = {"Authorization": f"Bearer {OTHER_API_TOKEN}"}

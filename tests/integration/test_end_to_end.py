@@ -146,7 +146,7 @@ def test_openapi_document_describes_the_api(gunicorn_gateway: str) -> None:
 
 
 def test_periodic_maintenance_runs_on_each_service_worker(stack: Stack) -> None:
-    from workers.app import celery_client
+    from estafeta.celery_config import celery_client
     from workers.beat import app as beat_app
 
     client = celery_client(stack.settings)

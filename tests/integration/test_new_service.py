@@ -20,7 +20,7 @@ from werkzeug.test import TestResponse
 
 import routing
 import workers
-from estafeta.settings import DEFAULT_SLASH_COMMANDS, Settings
+from estafeta.settings import Settings
 from gateway import create_app
 from slacksim.fake_slack import FakeSlack
 from slacksim.signing import SlackSigner, mention_event
@@ -129,9 +129,8 @@ def echo(rabbitmq: None, tmp_path: Path, fake_slack: FakeSlack,
     monkeypatch.setattr(workers, "__path__", [*workers.__path__, str(root / "workers")])
     vhost = Vhost("new-service")
     data_dir = tmp_path / "data"
-    env = {**worker_env(vhost, data_dir, fake_slack), "PYTHONPATH": str(root),
-           # The slash command's name, as the Slack app configuration gives it.
-           "SLASH_COMMANDS": f"{DEFAULT_SLASH_COMMANDS},/echo=echo"}
+    # No SLASH_COMMANDS: `/echo` comes from the service's own declaration.
+    env = {**worker_env(vhost, data_dir, fake_slack), "PYTHONPATH": str(root)}
     worker = CeleryProcess(["-A", "echo_boot", "worker", "--loglevel=INFO", "--concurrency=1",
                             "--hostname=echo@%h", "--without-gossip", "--without-mingle",
                             "--without-heartbeat"], env, tmp_path / "echo-worker.log")

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
+from estafeta.celery_config import RESULT_EXPIRES, base_config
 from estafeta.settings import Settings
-from workers.app import RESULT_EXPIRES, TRACE_LOGGER, base_config
+from workers.app import TRACE_LOGGER
 
 
 def test_results_keep_no_task_arguments_and_expire(tmp_path: Path) -> None:

@@ -17,13 +17,13 @@ from workers.replies import Reply, SlackReplier, TransientError
 from workers.search.names import SlackNames, TeamNames
 from workers.search.query import QueryError, parse
 from workers.search.store import Document, Hit, Scope, SearchState, SearchStores
-from workers.service import ServiceHandlers
+from workers.service import LEDGER_RETENTION, ServiceHandlers
 
 PAGE_SIZE = 5
 DOMAIN_RETRY_AFTER = 300.0  # seconds before asking Slack for a team's domain again
 # A finished backfill's row only serves a retried `/search reindex` (retries end within an
 # hour): kept as long as the reply ledger, then forgotten.
-BACKFILL_RETENTION = 14 * 24 * 3600
+BACKFILL_RETENTION = LEDGER_RETENTION  # a retried reindex must still find its backfill
 _CHANNEL = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$|^#?([A-Z0-9]{6,})$")
 # Only these become links; `|` or `>` would end the URL early and forge the label.
 _LINKABLE = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from estafeta import celery_config as worker_app
 from estafeta import cli
 from estafeta.settings import Settings
-from workers import app as worker_app
 from workers.agenda import calendar
 
 

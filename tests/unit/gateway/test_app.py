@@ -14,6 +14,7 @@ from estafeta.settings import Settings
 from gateway import create_app
 from gateway.publisher import BrokerUnavailable, Outgoing, Publisher
 from gateway.recording import RecordingPublisher, bound_queues, topic_matches
+from slacksim.fake_slack import FakeSlack
 from slacksim.signing import SlackSigner, mention_event
 from tests.conftest import API_TOKEN, TEAM
 
@@ -132,3 +133,25 @@ def test_what_the_broker_would_refuse_is_refused_and_not_recorded() -> None:
     with pytest.raises(BrokerUnavailable, match="closed"):
         publisher.publish(_message(routing.COMMANDS.name, routing.SEARCH.routing_key))
     assert publisher.sent == []
+
+
+def test_a_service_without_a_declaration_stops_the_gateway_at_start_up(
+    settings: Settings, publisher: RecordingPublisher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ghost = routing.Service("ghost", default_priority=routing.Priority.INTERACTIVE, hears=False)
+    monkeypatch.setitem(routing.SERVICES, ghost.name, ghost)
+    with pytest.raises(ModuleNotFoundError, match=r"workers\.ghost"):
+        create_app({"SETTINGS": settings, "PUBLISHER": publisher, "TESTING": True})
+
+
+def test_slash_commands_default_to_what_each_service_declares(
+    client: FlaskClient, publisher: RecordingPublisher, signer: SlackSigner,
+    fake_slack: FakeSlack,
+) -> None:
+    assert client.application.config["SETTINGS"].slash_commands == {}  # SLASH_COMMANDS unset
+    for command, service in (("/search", routing.SEARCH), ("/agenda", routing.AGENDA),
+                             ("/mood", routing.SENTIMENT)):
+        body, headers = signer.slash_command(command, "help",
+                                             response_url=fake_slack.response_url())
+        assert client.post("/slack/commands", data=body, headers=headers).status_code == 200
+        assert publisher.depth(service.command_queue.name) == 1
