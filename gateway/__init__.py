@@ -58,6 +58,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         dispatcher=Dispatcher(celery, publisher),
         accepted_events=stores.accepted_events,
         task_owners=stores.task_owners,
+        # SLASH_COMMANDS when the Slack app names them differently, else what services declare.
+        slash_commands=settings.slash_commands or grammar.slash_commands(),
     )
     register_error_handlers(app)
     app.register_blueprint(health.bp)

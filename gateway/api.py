@@ -26,7 +26,6 @@ PRIORITIES = {
     "interactive": routing.Priority.INTERACTIVE,
     "bulk": routing.Priority.BULK,
 }
-LANGS = ("en", "es")
 RETRY_AFTER_SECONDS = "5"
 
 
@@ -66,8 +65,8 @@ def run_command(service: str) -> tuple[Response, int, dict[str, str]]:
     if priority_name not in PRIORITIES:
         raise ApiError(400, "bad_request", f"`priority` must be one of {sorted(PRIORITIES)}.")
     lang = _string_field(body, "lang", "en")
-    if lang not in LANGS:
-        raise ApiError(400, "bad_request", f"`lang` must be one of {list(LANGS)}.")
+    if lang not in grammar.LANGS:
+        raise ApiError(400, "bad_request", f"`lang` must be one of {list(grammar.LANGS)}.")
     try:
         command = grammar.parse(service, text, lang)
     except grammar.UsageError as error:

@@ -12,6 +12,7 @@ from gateway.errors import ApiError
 # JSON, slack_sdk) accepts: refused here rather than crashing a worker later. Only an escape
 # can produce one, so only escapes are looked at.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE_BYTES = re.compile(_SURROGATE_ESCAPE.pattern.encode())
 
 
 def json_object(raw: bytes | str, what: str = "The body") -> dict[str, Any]:
@@ -22,8 +23,10 @@ def json_object(raw: bytes | str, what: str = "The body") -> dict[str, Any]:
         raise ApiError(400, "bad_request", f"{what} is not valid JSON.") from exc
     if not isinstance(value, dict):
         raise ApiError(400, "bad_request", f"{what} must be a JSON object.")
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    if _SURROGATE_ESCAPE.search(text):
+    # The escape is ASCII: the body is searched as it came, never decoded a second time.
+    found = (_SURROGATE_ESCAPE_BYTES.search(raw) if isinstance(raw, bytes)
+             else _SURROGATE_ESCAPE.search(raw))
+    if found:
         try:  # a pair is fine (an emoji): only what cannot be encoded is refused
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError as exc:

@@ -35,9 +35,6 @@ class AcceptedEvents(Protocol):
     def __contains__(self, event_id: str) -> bool:
         """Whether `event_id` was accepted (within `RETENTION`)."""
 
-    def add(self, event_id: str) -> None:
-        """Remember an accepted event id (and now and then forget the old ones)."""
-
     def claim(self, key: str) -> bool:
         """Remember `key`; True only for the first of concurrent or repeated claims."""
 

@@ -82,7 +82,7 @@ def openapi_document() -> dict[str, Any]:
                         "text": {"type": "string", "maxLength": grammar.MAX_TEXT_LENGTH,
                                  "examples": ["deploy failed"]},
                         "channel": {"type": "string"},
-                        "lang": {"type": "string", "enum": ["en", "es"]},
+                        "lang": {"type": "string", "enum": list(grammar.LANGS)},
                         "priority": {"type": "string", "enum": ["interactive", "bulk"]},
                     },
                 },

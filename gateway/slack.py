@@ -84,7 +84,7 @@ def events() -> Response | tuple[Response, int]:
         # Slack retries events answered with an error: nothing is lost.
         raise ApiError(503, "broker_unavailable", "The broker is unavailable; retry later.",
                        headers={"Retry-After": "5"}) from exc
-    state.accepted_events.add(event_id)
+    state.accepted_events.claim(event_id)
     return jsonify({"ok": True})
 
 
@@ -99,7 +99,7 @@ def commands() -> Response:
         raise ApiError(400, "bad_request", f"Missing form fields: {', '.join(missing)}.")
     state = gateway()
     _check_response_url(form["response_url"], state.settings.slack_api_url)
-    service = (state.settings.slash_commands or grammar.slash_commands()).get(form["command"])
+    service = state.slash_commands.get(form["command"])
     if service is None:
         unknown = mrkdwn.escape(form["command"])
         return _ephemeral(f"I don't know `{unknown}`.\n\n{grammar.help_text(None)}")

@@ -26,23 +26,34 @@ CREATE INDEX IF NOT EXISTS task_owners_by_time ON task_owners (accepted_at);
 """
 
 
-class SqliteAcceptedEvents(SqliteFile):
-    """`AcceptedEvents` in a SQLite file shared by every gateway process on this volume."""
+class _Pruned(SqliteFile):
+    """A table of `accepted_at`-stamped rows, now and then pruned of those past `retention`."""
 
-    schema = SCHEMA
+    table = ""
+    retention = 0.0
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self._inserts = 0
 
+    def _inserted(self, now: float) -> None:
+        self._inserts += 1
+        if self._inserts % PRUNE_EVERY == 0:
+            self.db.execute(f"DELETE FROM {self.table} WHERE accepted_at < ?",
+                            (now - self.retention,))
+
+
+class SqliteAcceptedEvents(_Pruned):
+    """`AcceptedEvents` in a SQLite file shared by every gateway process on this volume."""
+
+    schema = SCHEMA
+    table = "accepted_events"
+    retention = RETENTION
+
     def __contains__(self, event_id: str) -> bool:
         """Whether `event_id` was accepted (within `RETENTION`)."""
         row = self.db.execute("SELECT 1 FROM accepted_events WHERE event_id = ?", (event_id,))
         return row.fetchone() is not None
-
-    def add(self, event_id: str) -> None:
-        """Remember an accepted event id (and now and then forget the old ones)."""
-        self.claim(event_id)
 
     def claim(self, key: str) -> bool:
         """Remember `key`; True only for the first of concurrent or repeated claims."""
@@ -51,10 +62,7 @@ class SqliteAcceptedEvents(SqliteFile):
             "INSERT OR IGNORE INTO accepted_events (event_id, accepted_at) VALUES (?, ?)",
             (key, now),
         )
-        self._inserts += 1
-        if self._inserts % PRUNE_EVERY == 0:
-            self.db.execute("DELETE FROM accepted_events WHERE accepted_at < ?",
-                            (now - RETENTION,))
+        self._inserted(now)
         return cursor.rowcount == 1
 
     def discard(self, key: str) -> None:
@@ -62,14 +70,12 @@ class SqliteAcceptedEvents(SqliteFile):
         self.db.execute("DELETE FROM accepted_events WHERE event_id = ?", (key,))
 
 
-class SqliteTaskOwners(SqliteFile):
+class SqliteTaskOwners(_Pruned):
     """`TaskOwners` in the gateway's SQLite file."""
 
     schema = OWNERS_SCHEMA
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self._inserts = 0
+    table = "task_owners"
+    retention = OWNER_RETENTION
 
     def record(self, task_id: str, team: str) -> None:
         """Remember that `team` asked for `task_id`."""
@@ -78,10 +84,7 @@ class SqliteTaskOwners(SqliteFile):
             "INSERT OR REPLACE INTO task_owners (task_id, team, accepted_at) VALUES (?, ?, ?)",
             (task_id, team, now),
         )
-        self._inserts += 1
-        if self._inserts % PRUNE_EVERY == 0:
-            self.db.execute("DELETE FROM task_owners WHERE accepted_at < ?",
-                            (now - OWNER_RETENTION,))
+        self._inserted(now)
 
     def forget(self, task_id: str) -> None:
         """Drop the record of a task that was not accepted after all."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from celery import Celery
@@ -23,6 +24,7 @@ class Gateway:
     dispatcher: Dispatcher
     accepted_events: AcceptedEvents
     task_owners: TaskOwners
+    slash_commands: Mapping[str, str]  # slash command → service, fixed at start-up
 
 
 def gateway() -> Gateway:

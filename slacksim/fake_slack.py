@@ -318,12 +318,9 @@ class FakeSlack:
         messages = self.history.get(str(params.get("channel", "")))
         if messages is None:
             return {"ok": False, "error": "channel_not_found"}
-        start = int(params.get("cursor") or 0)
-        limit = int(params.get("limit") or 100)
-        page = messages[start:start + limit]
-        more = start + limit < len(messages)
-        return {"ok": True, "messages": page, "has_more": more,
-                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+        page = self._list_page("messages", messages, params)
+        page["has_more"] = bool(page["response_metadata"]["next_cursor"])
+        return page
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self

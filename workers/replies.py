@@ -136,8 +136,7 @@ class SlackReplier:
         takeover = current_takeover if takeover is None else takeover
         if target.kind == "none":
             return False
-        if target.kind == "response_url":
-            self.check_target(target)
+        self.check_target(target)
         posted = self._deliver_text(target, key, reply, attempt, takeover)
         upload = reply.upload
         if upload is not None:

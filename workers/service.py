@@ -65,8 +65,7 @@ class ServiceTask(Task):
         """Run the task with its attempt known to every reply posted inside it."""
         # A reply claimed by an earlier attempt that failed (a Slack 5xx) stays claimed: this
         # attempt's number lets the retry take the claim over, and post.
-        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-        token = CURRENT_ATTEMPT.set((self.request.retries or 0, redelivered))
+        token = CURRENT_ATTEMPT.set((self.request.retries or 0, self.redelivered))
         try:
             return super().__call__(*args, **kwargs)
         finally:
@@ -89,13 +88,18 @@ class ServiceTask(Task):
         return self.retry(exc=exc, countdown=countdown, queue=self.service.command_queue.name)
 
     @property
+    def redelivered(self) -> bool:
+        """Whether the broker redelivered this message (its earlier consumer is gone)."""
+        return bool((self.request.delivery_info or {}).get("redelivered"))
+
+    @property
     def retries_exhausted(self) -> bool:
         """Whether a retry now would exceed `max_retries` (so the message will dead-letter)."""
         return self.max_retries is not None and (self.request.retries or 0) >= self.max_retries
 
     def guard_redelivery(self) -> None:
         """Dead-letter a message that has been redelivered too often (it crashes workers)."""
-        if not (self.request.delivery_info or {}).get("redelivered"):
+        if not self.redelivered:
             return
         count = self.ledger.count_redelivery(self.request.id)
         if count > MAX_REDELIVERIES:
@@ -168,18 +172,18 @@ def register_service(
     ledger = replier.ledger
     if base is None:
         base = task_base(service, replier)
+    help_handler = _help(declared)
     commands: dict[str, CommandHandler] = {
-        grammar.HELP: _help(declared),
+        grammar.HELP: help_handler,
         grammar.OVERVIEW: _overview,
         **handlers.commands,
     }
 
-    def apologize(task: ServiceTask, target: ReplyTarget, lang: str, redelivered: bool) -> None:
+    def apologize(task: ServiceTask, target: ReplyTarget, lang: str) -> None:
         """Tell the caller once that the command failed (best effort: Slack may be down)."""
         text = APOLOGY.get(lang, APOLOGY["en"])
-        try:
-            replier.deliver(target, key=f"{task.request.id}:failed", reply=Reply(text),
-                            attempt=task.request.retries or 0, takeover=redelivered)
+        try:  # under the running attempt (`ServiceTask.__call__`), like every reply
+            replier.deliver(target, key=f"{task.request.id}:failed", reply=Reply(text))
         except Exception as exc:  # the failure being reported matters more than this one
             log.warning("could not tell the caller that task %s failed: %s",
                         task.request.id, type(exc).__name__)
@@ -198,12 +202,10 @@ def register_service(
         replier.check_target(target)
         handler = commands.get(parsed.verb)
         if handler is None:
-            handler = _help(declared)
+            handler = help_handler
             parsed = Command(parsed.service, "help",
                              f"Unknown command `{mrkdwn.escape(parsed.verb[:40])}`.",
                              parsed.lang)
-        # The broker redelivers only once the earlier consumer is gone: its claim is void.
-        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
         try:
             # Side effects are keyed by the task id: a retry or a redelivery finds the first.
             answer = handler(parsed, replace(where, request_id=self.request.id))
@@ -211,17 +213,17 @@ def register_service(
             # Slack failed inside the handler (users.info, conversations.open, ...): retry the
             # whole command like a failed reply; once retries run out it dead-letters.
             if self.retries_exhausted:
-                apologize(self, target, parsed.lang, redelivered)
+                apologize(self, target, parsed.lang)
             raise self.retry_later(exc) from exc
         except TaskPredicate:  # a handler's own Retry/Reject/Ignore is Celery's business
             raise
         except Exception:
             # A permanent failure dead-letters at once; the user still hears about it.
-            apologize(self, target, parsed.lang, redelivered)
+            apologize(self, target, parsed.lang)
             raise
         try:
-            posted = replier.deliver(target, key=self.request.id, reply=answer,
-                                     attempt=self.request.retries or 0, takeover=redelivered)
+            # The attempt and whether it is a redelivery come from `ServiceTask.__call__`.
+            posted = replier.deliver(target, key=self.request.id, reply=answer)
         except TransientError as exc:
             raise self.retry_later(exc) from exc
         result: dict[str, Any] = {"service": service.name, "verb": parsed.verb,

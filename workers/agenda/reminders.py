@@ -204,10 +204,9 @@ def register_reminders(app: Celery, base: type[ServiceTask], store: AgendaStore,
     def deliver(self: ServiceTask, reminders: list[list[float]]) -> None:
         """Post a batch of due reminders, each exactly once."""
         self.guard_redelivery()
-        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
         try:
             deliver_batch(store, replier, reminders, attempt=self.request.retries or 0,
-                          takeover=redelivered, late_after=late_after)
+                          takeover=self.redelivered, late_after=late_after)
         except TransientError as exc:
             # The ones already posted are skipped on the retry by their ledger keys.
             raise self.retry_later(exc) from exc

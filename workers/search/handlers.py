@@ -23,7 +23,7 @@ PAGE_SIZE = 5
 DOMAIN_RETRY_AFTER = 300.0  # seconds before asking Slack for a team's domain again
 # A finished backfill's row only serves a retried `/search reindex` (retries end within an
 # hour): kept as long as the reply ledger, then forgotten.
-BACKFILL_RETENTION = LEDGER_RETENTION  # a retried reindex must still find its backfill
+BACKFILL_RETENTION = LEDGER_RETENTION
 _CHANNEL = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$|^#?([A-Z0-9]{6,})$")
 # Only these become links; `|` or `>` would end the URL early and forge the label.
 _LINKABLE = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)
