@@ -123,6 +123,7 @@ class SlackReplier:
             retry_handlers=[],  # retries are Celery's job: a worker never sleeps on Slack
         )
         self.ledger = ledger
+        self._bot_team = ""  # the workspace of the bot's token, from `auth.test`, once known
 
     def deliver(self, target: ReplyTarget, key: str, reply: Reply, attempt: int | None = None,
                 takeover: bool | None = None) -> bool:
@@ -205,6 +206,13 @@ class SlackReplier:
                   content=upload.content, title=upload.title,
                   initial_comment=upload.comment or None, thread_ts=upload.thread_ts or None)
 
+    def bot_team(self) -> str:
+        """The team the bot's token belongs to (`auth.test`), asked once per process: a
+        token's workspace never changes."""
+        if not self._bot_team:
+            self._bot_team = str(self.call("auth_test").get("team_id") or "")
+        return self._bot_team
+
     def open_direct(self, user: str) -> str:
         """The id of the bot's direct conversation with `user` (`conversations.open`)."""
         channel = self.call("conversations_open", users=user).get("channel") or {}
@@ -260,3 +268,15 @@ class SlackReplier:
             raise TransientError(f"response_url answered {response.status_code}")
         if response.status_code >= 400:
             raise RuntimeError(f"response_url refused the reply: {response.status_code}")
+
+
+def conversation_kind(info: dict[str, Any]) -> str:
+    """channel, group, im or mpim, from a `conversations.info` answer."""
+    channel = info.get("channel") or {}
+    if not isinstance(channel, dict):
+        channel = {}
+    if channel.get("is_im"):
+        return "im"
+    if channel.get("is_mpim"):
+        return "mpim"
+    return "group" if channel.get("is_private") else "channel"

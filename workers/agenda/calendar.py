@@ -68,11 +68,16 @@ class ImportedEvent:
         """The JSON form carried by the import task."""
         return asdict(self)
 
+    @property
+    def start(self) -> datetime:
+        """The first start, in the event's own zone."""
+        return datetime.fromisoformat(self.start_local).replace(tzinfo=ZoneInfo(self.tz))
+
     def problem(self) -> str | None:
         """Why this event cannot be imported (its rule), or None."""
         if self.rrule is None:
             return None
-        start = datetime.fromisoformat(self.start_local).replace(tzinfo=ZoneInfo(self.tz))
+        start = self.start
         try:
             check_rule(self.rrule, start)
         except RuleError as exc:
@@ -82,7 +87,7 @@ class ImportedEvent:
     def to_new_event(self, team: str, channel: str, remind: bool, public: bool,
                      lang: str = "en") -> NewEvent:
         """The store's form, in the agenda of `channel`."""
-        start = datetime.fromisoformat(self.start_local).replace(tzinfo=ZoneInfo(self.tz))
+        start = self.start
         return NewEvent(team=team, channel=channel, owner="", title=self.title,
                         when=When(start=start, rrule=self.rrule, time_given=self.time_given),
                         lang=lang, notify=channel if remind else "", public=public,

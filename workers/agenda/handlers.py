@@ -17,7 +17,7 @@ from workers.agenda import texts
 from workers.agenda.calendar import to_ics
 from workers.agenda.store import AgendaStore, Event, NewEvent
 from workers.agenda.when import Unclear, describe, next_occurrence, parse_event
-from workers.replies import Reply, SlackReplier, Upload
+from workers.replies import Reply, SlackReplier, Upload, conversation_kind
 from workers.service import LEDGER_RETENTION, CommandHandler, ServiceHandlers
 
 USER_CACHE_SECONDS = 24 * 3600  # Slack profiles change timezone rarely; travellers wait a day
@@ -66,7 +66,6 @@ class Agenda:
     def __init__(self, store: AgendaStore, replier: SlackReplier) -> None:
         self.store = store
         self.replier = replier
-        self._bot_team = ""  # the workspace of the bot's token, from `auth.test`, once known
 
     # -- who is asking -------------------------------------------------------------------
 
@@ -95,13 +94,6 @@ class Agenda:
         info = self.replier.call("conversations_info", channel=event.channel).get("channel")
         return bool(info) and (info or {}).get("creator") == context.user
 
-    def bot_team(self) -> str:
-        """The team the bot's token belongs to (`auth.test`), asked once per process: a
-        token's workspace never changes."""
-        if not self._bot_team:
-            self._bot_team = str(self.replier.call("auth_test").get("team_id") or "")
-        return self._bot_team
-
     def api_channel_refusal(self, channel: str, team: str) -> str:
         """Why an HTTP caller of `team` may not have reminders posted in `channel` ('' if it
         may).
@@ -114,7 +106,7 @@ class Agenda:
         if not texts.is_conversation_id(channel):
             return "not_a_channel"
         try:
-            if self.bot_team() != team:
+            if self.replier.bot_team() != team:
                 return "other_workspace"
         except SlackApiError as exc:  # invalid_auth and the like; transient errors retry
             return str(exc.response.get("error") or "other_workspace")
@@ -137,15 +129,10 @@ class Agenda:
                 not context.channel):
             return context.channel_type
         try:
-            info = self.replier.call("conversations_info", channel=context.channel).get("channel")
+            info = self.replier.call("conversations_info", channel=context.channel)
         except SlackApiError:
             return ""  # unknown: the reminder goes to the user's DM, as for any doubt
-        info = info if isinstance(info, dict) else {}
-        if info.get("is_im"):
-            return "im"
-        if info.get("is_mpim"):
-            return "mpim"
-        return "group" if info.get("is_private") else "channel"
+        return conversation_kind(info)
 
     # -- commands ------------------------------------------------------------------------
 

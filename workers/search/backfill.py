@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 import routing
 from estafeta import mrkdwn
 from estafeta.payloads import Context, ReplyTarget
-from workers.replies import Reply, SlackReplier, TransientError
+from workers.replies import Reply, SlackReplier, TransientError, conversation_kind
 from workers.search.kb import INDEX_TASK
 from workers.search.store import BackfillLog
 from workers.service import ServiceTask
@@ -64,15 +64,6 @@ REASONS = {
         "other": "Slack se negó ({error}).",
     },
 }
-
-
-def _channel_type(info: dict[str, Any]) -> str:
-    channel = info.get("channel") or {}
-    if channel.get("is_im"):
-        return "im"
-    if channel.get("is_mpim"):
-        return "mpim"
-    return "group" if channel.get("is_private") else "channel"
 
 
 def _reason(lang: str, error: str) -> str:
@@ -116,10 +107,10 @@ def register_backfill(app: Celery, base: type[ServiceTask], replier: SlackReplie
             if not job.get("channel_type"):
                 # The bot's token belongs to one workspace: a channel read with it belongs to
                 # that team, and must never be indexed under another team's name.
-                if replier.call("auth_test").get("team_id") != job["team"]:
+                if replier.bot_team() != job["team"]:
                     fail(job, "other_workspace")
                     return
-                job["channel_type"] = _channel_type(
+                job["channel_type"] = conversation_kind(
                     replier.call("conversations_info", channel=job["channel"]))
             page = replier.call("conversations_history", channel=job["channel"],
                                 cursor=cursor or None, limit=HISTORY_PAGE)

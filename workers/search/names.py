@@ -50,7 +50,6 @@ class SlackNames:
     def __init__(self, cache: NameCache, replier: SlackReplier) -> None:
         self.cache = cache
         self.replier = replier
-        self._workspace: str | None = None
 
     def resolver(self, team: str) -> TeamNames:
         """The names of `team`, as `parse` wants them."""
@@ -74,16 +73,12 @@ class SlackNames:
             ids = self.cache.ids(team, kind, key)
         return ids
 
-    def _bot_workspace(self) -> str:
-        if self._workspace is None:
-            self._workspace = str(self.replier.call("auth_test").get("team_id") or "")
-        return self._workspace
 
     def _refresh(self, team: str, kind: str) -> None:
         entries: list[tuple[str, str, int]] = []
         try:
             # The bot's token lists its own workspace: another team's names are not these.
-            if self._bot_workspace() == team:
+            if self.replier.bot_team() == team:
                 entries = list(self._channels() if kind == CHANNEL else self._users())
         except SlackApiError as exc:
             error = str((exc.response or {}).get("error") or "error")

@@ -281,8 +281,7 @@ def _split_until(text: str, zone: tzinfo) -> tuple[str, datetime | None]:
 
 def _rule_fields(text: str) -> dict[str, str]:
     """The parts of a rule: `FREQ=WEEKLY;BYDAY=MO` as {"FREQ": "WEEKLY", "BYDAY": "MO"}."""
-    text = text.strip().upper().removeprefix("RRULE:")
-    return dict(part.split("=", 1) for part in text.split(";") if "=" in part)
+    return dict(part.split("=", 1) for part in normalize_rule(text).split(";") if "=" in part)
 
 
 @lru_cache(maxsize=512)
