@@ -78,12 +78,25 @@ def parse_slash_commands(value: str) -> dict[str, str]:
     return commands
 
 
+def sqlalchemy_url(database_url: str) -> str:
+    """`DATABASE_URL` (`postgres://` or `postgresql://`, as PaaS add-ons give it) in the form
+    SQLAlchemy needs to reach it through psycopg 3."""
+    scheme, sep, rest = database_url.partition("://")
+    if not sep or scheme not in {"postgres", "postgresql", "postgresql+psycopg"}:
+        raise ValueError("DATABASE_URL must start with postgresql:// (or postgres://)")
+    return f"postgresql+psycopg://{rest}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of every process; see the README's configuration table."""
 
     broker_url: str = DEFAULT_BROKER_URL
     result_backend: str = ""
+    # Empty: every store is a SQLite file under `data_dir`. `postgresql://…`: every store of
+    # every process, and the task results, live in that database (many hosts, one system).
+    database_url: str = ""
+    database_pool_size: int = 4  # connections per process and service, at most
     slack_signing_secret: str = ""
     slack_bot_token: str = ""
     slack_api_url: str = DEFAULT_SLACK_API_URL
@@ -98,10 +111,18 @@ class Settings:
     reminder_late_seconds: float = 60.0  # a reminder posted later than this says it is late
 
     @property
+    def uses_postgres(self) -> bool:
+        """Whether the stores live in PostgreSQL (`DATABASE_URL` is set) rather than SQLite."""
+        return bool(self.database_url)
+
+    @property
     def effective_result_backend(self) -> str:
-        """The result backend: `RESULT_BACKEND`, or a SQLite file under `DATA_DIR`."""
+        """The result backend: `RESULT_BACKEND`, else the database of `DATABASE_URL`, else a
+        SQLite file under `DATA_DIR`."""
         if self.result_backend:
             return self.result_backend
+        if self.database_url:
+            return "db+" + sqlalchemy_url(self.database_url)
         return f"db+sqlite:///{self.data_dir.resolve() / 'results.sqlite'}"
 
     @classmethod
@@ -111,6 +132,8 @@ class Settings:
         return cls(
             broker_url=env.get("BROKER_URL", DEFAULT_BROKER_URL),
             result_backend=env.get("RESULT_BACKEND", ""),
+            database_url=env.get("DATABASE_URL", ""),
+            database_pool_size=int(env.get("DATABASE_POOL_SIZE", "4")),
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
             slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
             slack_api_url=env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL),

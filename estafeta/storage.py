@@ -1,4 +1,5 @@
-"""SQLite helpers: each service keeps its own files under `DATA_DIR`, opened in WAL mode."""
+"""SQLite helpers: each service keeps its own files under `DATA_DIR`, opened in WAL mode and
+brought up to date by the store's migrations (`estafeta.migrate`) when first opened."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from pathlib import Path
 _local = threading.local()
 
 
-def open_database(path: Path, schema: str) -> sqlite3.Connection:
-    """A connection to `path` for this process and thread, with `schema` applied once."""
+def open_database(path: Path, history: str) -> sqlite3.Connection:
+    """A connection to `path` for this process and thread, the tables of `history` migrated."""
     cache: dict[tuple[int, str], tuple[sqlite3.Connection, set[str]]]
     cache = getattr(_local, "connections", None) or {}
     _local.connections = cache
@@ -31,24 +32,26 @@ def open_database(path: Path, schema: str) -> sqlite3.Connection:
         connection.execute("PRAGMA cache_size=-65536")  # 64 MiB: indexes stay in memory
         entry = cache[key] = (connection, set())
     connection, applied = entry
-    if schema not in applied:  # several stores may share one file, each with its own tables
-        connection.executescript(schema)
-        applied.add(schema)
+    if history not in applied:  # several stores share one file: the ledger's and the service's
+        from estafeta.migrate import upgrade_sqlite  # alembic, only once a file is opened
+        upgrade_sqlite(path, [history])
+        applied.add(history)
     return connection
 
 
 class SqliteFile:
-    """Base of the small stores: a SQLite file under `DATA_DIR` and the schema it needs."""
+    """Base of the small stores: a SQLite file under `DATA_DIR` and the migration history of
+    its tables (`estafeta.migrate`)."""
 
-    schema = ""
+    history = ""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
     @property
     def db(self) -> sqlite3.Connection:
-        """This process's (and thread's) connection, with `schema` applied."""
-        return open_database(self.path, self.schema)
+        """This process's (and thread's) connection, with the file migrated."""
+        return open_database(self.path, self.history)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -2,10 +2,10 @@
 
 Every store is a Protocol in its service's own words (`workers/<svc>/store.py`,
 `workers.replies.ReplyLedger`, `gateway.dedup`); the implementations live in `sqlite_*.py`
-modules. Today every store is a SQLite file under `DATA_DIR`, one per service (its reply
-ledger included); another backend is another branch here and another set of modules, not an
-edit of the handlers. Implementations are imported only when asked for, so that the gateway
-loads no worker code by opening its own stores.
+and `postgres_*.py` modules. Without `DATABASE_URL` every store is a SQLite file under
+`DATA_DIR`, one per service (its reply ledger included); with it, each service has a schema of
+its own in that PostgreSQL database. Implementations are imported only when asked for, so that
+the gateway loads no worker code by opening its own stores.
 """
 
 from __future__ import annotations
@@ -24,6 +24,13 @@ if TYPE_CHECKING:
     from workers.sentiment.scores import SentimentStores
 
 GATEWAY = "gateway"
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached now (or asked for the transaction to be run again): a
+    worker retries the task with backoff, the gateway answers `503` so that Slack retries."""
+
+    retry_after: float | None = None
 
 
 @overload
@@ -45,7 +52,44 @@ def open_stores(settings: Settings, service: str) -> ServiceStores | GatewayStor
 
     A service without stores of its own still gets its reply ledger.
     """
+    if settings.uses_postgres:
+        return _postgres(settings, service)
     return _sqlite(settings.data_dir, service)
+
+
+def _postgres(settings: Settings, service: str) -> ServiceStores | GatewayStores:
+    """Each service in its own schema of the one database that every host shares."""
+    from estafeta.postgres import Database
+    database = Database(settings.database_url, service, settings.database_pool_size)
+    if service == GATEWAY:
+        from gateway.dedup import GatewayStores
+        from gateway.postgres_dedup import PostgresAcceptedEvents, PostgresTaskOwners
+        return GatewayStores(accepted_events=PostgresAcceptedEvents(database),
+                             task_owners=PostgresTaskOwners(database))
+    from workers.postgres_ledger import PostgresLedger
+    from workers.replies import ServiceStores
+    ledger = PostgresLedger(database)
+    if service == routing.SEARCH.name:
+        from workers.search.postgres_store import (
+            PostgresBackfillLog,
+            PostgresNameCache,
+            PostgresSearchState,
+            PostgresSearchStore,
+        )
+        from workers.search.store import SearchStores
+        return SearchStores(ledger=ledger, documents=PostgresSearchStore(database),
+                            state=PostgresSearchState(database),
+                            names=PostgresNameCache(database),
+                            backfills=PostgresBackfillLog(database))
+    if service == routing.AGENDA.name:
+        from workers.agenda.postgres_store import PostgresAgendaStore
+        from workers.agenda.store import AgendaStores
+        return AgendaStores(ledger=ledger, events=PostgresAgendaStore(database))
+    if service == routing.SENTIMENT.name:
+        from workers.sentiment.postgres_scores import PostgresMoodStore
+        from workers.sentiment.scores import SentimentStores
+        return SentimentStores(ledger=ledger, moods=PostgresMoodStore(database))
+    return ServiceStores(ledger=ledger)
 
 
 def _sqlite(data_dir: Path, service: str) -> ServiceStores | GatewayStores:

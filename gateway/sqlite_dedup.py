@@ -8,24 +8,6 @@ from pathlib import Path
 from estafeta.storage import SqliteFile
 from gateway.dedup import OWNER_RETENTION, PRUNE_EVERY, RETENTION
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS accepted_events (
-    event_id    TEXT PRIMARY KEY,
-    accepted_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS accepted_events_by_time ON accepted_events (accepted_at);
-"""
-
-OWNERS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS task_owners (
-    task_id     TEXT PRIMARY KEY,
-    team        TEXT NOT NULL,
-    accepted_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS task_owners_by_time ON task_owners (accepted_at);
-"""
-
-
 class _Pruned(SqliteFile):
     """A table of `accepted_at`-stamped rows, now and then pruned of those past `retention`."""
 
@@ -46,7 +28,7 @@ class _Pruned(SqliteFile):
 class SqliteAcceptedEvents(_Pruned):
     """`AcceptedEvents` in a SQLite file shared by every gateway process on this volume."""
 
-    schema = SCHEMA
+    history = "gateway"
     table = "accepted_events"
     retention = RETENTION
 
@@ -73,7 +55,7 @@ class SqliteAcceptedEvents(_Pruned):
 class SqliteTaskOwners(_Pruned):
     """`TaskOwners` in the gateway's SQLite file."""
 
-    schema = OWNERS_SCHEMA
+    history = "gateway"
     table = "task_owners"
     retention = OWNER_RETENTION
 

@@ -1,10 +1,20 @@
-"""Fixtures shared by unit and integration tests: the fake Slack and Slack request signing."""
+"""Fixtures shared by unit and integration tests: the fake Slack, Slack request signing, and
+PostgreSQL (a database per session, every store test on both backends)."""
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
+
+from estafeta.migrate import migrate
+from estafeta.postgres import close_pools
+from estafeta.settings import Settings
 
 from slacksim.fake_slack import FakeSlack
 from slacksim.signing import SlackSigner
@@ -35,3 +45,59 @@ def fake_slack(fake_slack_server: FakeSlack) -> FakeSlack:
 def signer() -> SlackSigner:
     """Signs requests like Slack does, with the tests' signing secret."""
     return SlackSigner(SIGNING_SECRET)
+
+
+# PostgreSQL ---------------------------------------------------------------------------------
+
+# The machine's server; a test session works in a database of its own, dropped afterwards.
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
+                                    "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A migrated database of this session's own on the machine's PostgreSQL (fails, never
+    skips, when the server is not reachable)."""
+    name = f"estafeta_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc}); start it "
+                    "(`pg_ctlcluster 15 main start`) or set TEST_POSTGRES_URL", pytrace=False)
+    url = _with_database(POSTGRES_ADMIN_URL, name)
+    try:
+        migrate(Settings(database_url=url))
+        yield url
+    finally:
+        close_pools()
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def empty_postgres(url: str) -> None:
+    """Empty every store's tables (the schema and its versions stay)."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        tables = connection.execute(
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables"
+            " WHERE schemaname <> ALL (ARRAY['pg_catalog', 'information_schema', 'public'])"
+            " AND tablename <> 'alembic_version'").fetchall()
+        if tables:
+            connection.execute("TRUNCATE " + ", ".join(row[0] for row in tables)
+                               + " RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings whose stores are empty, on each backend in turn: SQLite files under a fresh
+    `DATA_DIR`, then the session's PostgreSQL database with every table emptied."""
+    if request.param == "sqlite":
+        return Settings(data_dir=tmp_path)
+    url: str = request.getfixturevalue("postgres_url")
+    empty_postgres(url)
+    return Settings(data_dir=tmp_path, database_url=url)

@@ -8,25 +8,10 @@ import time
 from estafeta.storage import SqliteFile
 from workers.replies import CLAIM_STALE_AFTER
 
-LEDGER_SCHEMA = """
-CREATE TABLE IF NOT EXISTS reply_claims (
-    reply_key  TEXT PRIMARY KEY,
-    state      TEXT NOT NULL,          -- posting | posted
-    attempt    INTEGER NOT NULL,       -- the task's retry number when it claimed
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    task_id    TEXT PRIMARY KEY,
-    count      INTEGER NOT NULL,
-    updated_at REAL NOT NULL
-);
-"""
-
-
 class SqliteLedger(SqliteFile):
     """`ReplyLedger` in the service's SQLite file."""
 
-    schema = LEDGER_SCHEMA
+    history = "ledger"
 
     def state(self, key: str) -> str | None:
         """`posting`, `posted` or None for a reply key."""

@@ -15,8 +15,9 @@ from estafeta.stores import open_stores
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [ROOT / "routing.py", *(p for package in ("estafeta", "gateway", "workers", "slacksim")
                                  for p in (ROOT / package).rglob("*.py"))]
-# Only these may name the SQLite engine: the implementations, and the shared helpers.
-ALLOWED = re.compile(r"(^|/)sqlite_[a-z_]+\.py$|^estafeta/storage\.py$")
+# Only these may name the SQLite engine: the implementations, the shared helpers and the
+# migrations (which run on both engines).
+ALLOWED = re.compile(r"(^|/)sqlite_[a-z_]+\.py$|^estafeta/(storage|migrate)\.py$")
 ENGINE = re.compile(r"\bsqlite3\b|\bSqliteFile\b|\bestafeta\.storage\b")
 
 

@@ -8,7 +8,6 @@ due now, not on how many are pending; one UPDATE claims them, so two schedulers 
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -17,60 +16,7 @@ from estafeta.grammar import fold
 from estafeta.storage import SqliteFile
 from workers.agenda.store import Claimed, Event, NewEvent, first_due
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS agenda_events (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    team        TEXT NOT NULL,
-    channel     TEXT NOT NULL,          -- the channel whose agenda it is; '' for a personal one
-    owner       TEXT NOT NULL,          -- who added it; '' for an imported event
-    title       TEXT NOT NULL,
-    folded      TEXT NOT NULL,          -- lower-case, accent-free title, for `search`
-    start_local TEXT NOT NULL,          -- wall-clock start (ISO, no offset): recurrences keep it
-    tz          TEXT NOT NULL,
-    start_at    REAL NOT NULL,          -- the first occurrence, seconds since the epoch
-    rrule       TEXT,                   -- RFC 5545 rule, NULL for a single event
-    time_given  INTEGER NOT NULL,
-    lang        TEXT NOT NULL,          -- the language the reminder is written in
-    notify      TEXT NOT NULL,          -- where the reminder goes: a channel or a DM ('' none)
-    public      INTEGER NOT NULL,       -- 1: listed to anyone in the team asking in `channel`
-    uid         TEXT,                   -- an imported event's own id (imports are idempotent)
-    created_at  REAL NOT NULL,
-    cancelled_at REAL,
-    due_at      REAL,                   -- the next reminder to post; NULL when none is left
-    ready_at    REAL,                   -- when a scheduler may take it: due_at, or a lease's end
-    delivered   INTEGER NOT NULL DEFAULT 0,
-    paused_at   REAL,                   -- Slack refused its reminder for good: no more are due
-    paused_reason TEXT                  -- Slack's error code for it
-);
-CREATE INDEX IF NOT EXISTS agenda_events_ready ON agenda_events (ready_at)
-    WHERE ready_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS agenda_events_by_owner ON agenda_events (team, owner, start_at);
-CREATE INDEX IF NOT EXISTS agenda_events_by_channel ON agenda_events (team, channel, start_at);
-CREATE UNIQUE INDEX IF NOT EXISTS agenda_events_by_uid ON agenda_events (team, channel, uid)
-    WHERE uid IS NOT NULL;
-CREATE TABLE IF NOT EXISTS agenda_user_zones (
-    team       TEXT NOT NULL,
-    user       TEXT NOT NULL,
-    tz         TEXT NOT NULL,
-    is_admin   INTEGER NOT NULL,
-    fetched_at REAL NOT NULL,
-    PRIMARY KEY (team, user)
-);
-CREATE TABLE IF NOT EXISTS agenda_requests (
-    team        TEXT NOT NULL,
-    request_key TEXT NOT NULL,          -- the task id (a mention's derives from Slack's event id)
-    verb        TEXT NOT NULL,          -- add, cancel or import
-    event_id    INTEGER,                -- the event added or cancelled
-    count       INTEGER,                -- how many events an import stored
-    created_at  REAL NOT NULL,
-    PRIMARY KEY (team, request_key)
-);
-"""
 
-# Columns added after the first release: `CREATE TABLE IF NOT EXISTS` leaves an existing
-# table as it was, so each is added to a file that lacks it.
-_ADDED_COLUMNS = {"paused_at": "REAL", "paused_reason": "TEXT"}
-_migrated: set[tuple[int, str]] = set()
 
 _COLUMNS = ("id, team, channel, owner, title, start_local, tz, start_at, rrule, time_given,"
             " lang, notify, public, uid, cancelled_at, due_at, delivered, paused_at,"
@@ -93,17 +39,7 @@ def _event(row: sqlite3.Row) -> Event:
 class SqliteAgendaStore(SqliteFile):
     """`AgendaStore` in the agenda service's SQLite file."""
 
-    schema = SCHEMA
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        """This process's connection, with the schema applied and the file migrated."""
-        connection = super().db
-        key = (os.getpid(), str(self.path))
-        if key not in _migrated:
-            _add_missing_columns(connection)
-            _migrated.add(key)
-        return connection
+    history = "agenda"
 
     # -- requests already carried out ----------------------------------------------------
 
@@ -334,17 +270,3 @@ class SqliteAgendaStore(SqliteFile):
         return self.db.execute("DELETE FROM agenda_requests WHERE created_at < ?",
                                (time.time() - older_than,)).rowcount
 
-
-def _add_missing_columns(db: sqlite3.Connection) -> None:
-    """Add the columns an agenda file from an earlier release lacks (once, under a write lock,
-    so that two processes opening the file together do not both add them)."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        present = {row["name"] for row in db.execute("PRAGMA table_info(agenda_events)")}
-        for name, kind in _ADDED_COLUMNS.items():
-            if name not in present:
-                db.execute(f"ALTER TABLE agenda_events ADD COLUMN {name} {kind}")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")

@@ -21,31 +21,6 @@ from workers.search import text
 from workers.search.query import Query
 from workers.search.store import PUBLIC, Document, Hit, Scope
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    id           INTEGER PRIMARY KEY,
-    team         TEXT NOT NULL,
-    channel      TEXT NOT NULL,
-    ts           TEXT NOT NULL,
-    user         TEXT NOT NULL,
-    text         TEXT NOT NULL,
-    channel_type TEXT NOT NULL,
-    thread_ts    TEXT NOT NULL,
-    title        TEXT NOT NULL,
-    url          TEXT NOT NULL,
-    at           REAL NOT NULL,
-    visible_to   TEXT NOT NULL,   -- the vocabulary partition: who may find it
-    terms        TEXT NOT NULL,   -- exactly what was indexed, needed to unindex it
-    UNIQUE (team, channel, ts)
-);
-CREATE INDEX IF NOT EXISTS documents_by_partition_time ON documents (visible_to, at);
-CREATE INDEX IF NOT EXISTS documents_by_user_time ON documents (team, user, at);
--- Contentless: the index keeps no copy of the text. Written explicitly (not by triggers),
--- which measured twice as fast for batches.
-CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
-    terms, content='', tokenize='ascii'
-);
-"""
 
 RECENCY_DAYS = 30.0  # a message this old has lost half of its (mild) recency bonus
 CANDIDATES = 4  # rank this many times a page by relevance, then re-rank with recency
@@ -135,7 +110,7 @@ _COLUMNS = "d.team, d.channel, d.ts, d.text, d.user, d.channel_type, d.thread_ts
 class SqliteSearchStore(SqliteFile):
     """`SearchStore` on SQLite FTS5."""
 
-    schema = SCHEMA
+    history = "search"
 
     def upsert(self, documents: Iterable[Document]) -> int:
         """Store documents in one transaction; an unchanged document is not rewritten."""
@@ -274,20 +249,12 @@ class SqliteSearchStore(SqliteFile):
         return conditions, params
 
 
-STATE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS last_queries (
-    team TEXT NOT NULL, channel TEXT NOT NULL, user TEXT NOT NULL,
-    query TEXT NOT NULL, page INTEGER NOT NULL, at REAL NOT NULL,
-    PRIMARY KEY (team, channel, user)
-);
-CREATE TABLE IF NOT EXISTS team_domains (team TEXT PRIMARY KEY, domain TEXT NOT NULL);
-"""
 
 
 class SqliteSearchState(SqliteFile):
     """`SearchState` in the search service's file."""
 
-    schema = STATE_SCHEMA
+    history = "search"
 
     def remember_query(self, team: str, channel: str, user: str, query: str,
                        page: int) -> None:
@@ -313,22 +280,12 @@ class SqliteSearchState(SqliteFile):
         self.db.execute("INSERT OR REPLACE INTO team_domains VALUES (?, ?)", (team, domain))
 
 
-NAMES_SCHEMA = """
-CREATE TABLE IF NOT EXISTS slack_names (
-    team TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL,
-    rank INTEGER NOT NULL,  -- 0: a channel's name or a person's handle; 1: a display name
-    PRIMARY KEY (team, kind, name, id)
-);
-CREATE TABLE IF NOT EXISTS slack_names_fetched (
-    team TEXT NOT NULL, kind TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (team, kind)
-);
-"""
 
 
 class SqliteNameCache(SqliteFile):
     """`NameCache` in the search service's file."""
 
-    schema = NAMES_SCHEMA
+    history = "search"
 
     def fetched_at(self, team: str, kind: str) -> float | None:
         """When the names of `kind` were last listed for `team`."""
@@ -356,22 +313,12 @@ class SqliteNameCache(SqliteFile):
                        (team, kind, time.time()))
 
 
-BACKFILL_SCHEMA = """
-CREATE TABLE IF NOT EXISTS backfills (
-    job_id     TEXT PRIMARY KEY,   -- the task id of the request that asked for it
-    team       TEXT NOT NULL,
-    channel    TEXT NOT NULL,
-    started    INTEGER NOT NULL,   -- 1 once its first page is in the broker
-    outcome    TEXT NOT NULL,      -- '', done, or failed:<reason>
-    updated_at REAL NOT NULL
-);
-"""
 
 
 class SqliteBackfillLog(SqliteFile):
     """`BackfillLog` in the search service's file."""
 
-    schema = BACKFILL_SCHEMA
+    history = "search"
 
     def claim(self, job_id: str, team: str, channel: str) -> tuple[str, bool]:
         """(the channel of `job_id`'s backfill, whether the caller must start it now)."""

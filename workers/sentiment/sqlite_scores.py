@@ -16,56 +16,12 @@ from estafeta.storage import SqliteFile
 from workers.sentiment.analysis import NEGATIVE, POSITIVE
 from workers.sentiment.scores import Day, Scope, Scored, day_of
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS mood_messages (
-    team    TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    ts      TEXT NOT NULL,
-    user    TEXT NOT NULL,
-    score   REAL NOT NULL,
-    lang    TEXT NOT NULL,
-    at      REAL NOT NULL,
-    day     TEXT NOT NULL,          -- UTC date of `at`: the aggregate row it counts in
-    public  INTEGER NOT NULL,       -- 1 for public channels; others only read from inside
-    PRIMARY KEY (team, channel, ts)
-);
-CREATE INDEX IF NOT EXISTS mood_messages_by_channel_time ON mood_messages (team, channel, at);
-CREATE TABLE IF NOT EXISTS mood_daily (
-    team     TEXT NOT NULL,
-    channel  TEXT NOT NULL,
-    user     TEXT NOT NULL,
-    day      TEXT NOT NULL,
-    public   INTEGER NOT NULL,
-    messages INTEGER NOT NULL,
-    total    REAL NOT NULL,         -- sum of scores
-    positive INTEGER NOT NULL,
-    negative INTEGER NOT NULL,
-    PRIMARY KEY (team, channel, day, user)
-);
-CREATE INDEX IF NOT EXISTS mood_daily_by_user ON mood_daily (team, user, day);
-CREATE TABLE IF NOT EXISTS mood_channel_langs (
-    team    TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    es      INTEGER NOT NULL DEFAULT 0,
-    en      INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (team, channel)
-);
-CREATE TABLE IF NOT EXISTS mood_alerts (
-    team          TEXT NOT NULL,
-    channel       TEXT NOT NULL,
-    enabled       INTEGER NOT NULL,
-    lang          TEXT NOT NULL,
-    changed_by    TEXT NOT NULL,
-    last_alert_at REAL,
-    PRIMARY KEY (team, channel)
-);
-"""
 
 
 class SqliteMoodStore(SqliteFile):
     """`MoodStore` in the sentiment service's SQLite file."""
 
-    schema = SCHEMA
+    history = "sentiment"
 
     # -- writing -------------------------------------------------------------------------
 
