@@ -5,7 +5,7 @@ BIN       := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit bench demo lint import-kb import-agenda dead-list dead-replay clean
+.PHONY: help install run migrate test test-unit bench demo lint import-kb import-agenda dead-list dead-replay clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,12 +23,15 @@ install: $(INSTALLED) ## install into a local virtualenv (.venv)
 run: $(INSTALLED) ## start every Procfile process; env > .env > local.env; no simulator secrets on real Slack
 	@$(BIN)/estafeta run
 
-test: $(INSTALLED) ## lint, type-check and run the whole test suite (needs RabbitMQ)
+migrate: $(INSTALLED) ## create or upgrade every store's schema (SQLite, or DATABASE_URL); twice is harmless
+	$(BIN)/estafeta migrate
+
+test: $(INSTALLED) ## lint, type-check and run the whole test suite (needs RabbitMQ and PostgreSQL)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-test-unit: $(INSTALLED) ## run the tests that need no broker
+test-unit: $(INSTALLED) ## run the tests that need no broker (store tests need PostgreSQL)
 	$(BIN)/pytest tests/unit
 
 bench: $(INSTALLED) ## run the benchmarks and print ratios against same-run baselines

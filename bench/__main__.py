@@ -299,9 +299,15 @@ def main() -> int:
     parser.add_argument("--only",
                         choices=["throughput", "latency", "search", "agenda", "sentiment",
                                  "hostile"])
-    parser.add_argument("--search-messages", type=int, default=1_000_000)
+    parser.add_argument("--search-messages", type=int, default=1_000_000,
+                        help="corpus of the search benchmark, on SQLite and PostgreSQL"
+                             " (100000 for a quick run)")
     parser.add_argument("--search-queries", type=int, default=2000)
     parser.add_argument("--queue-messages", type=int, default=5000)
+    parser.add_argument("--agenda-pending", type=int, default=1_000_000,
+                        help="most pending reminders of the scan benchmark (from 1,000 up)")
+    parser.add_argument("--agenda-reminders", type=int, default=10_000,
+                        help="reminders due at once in the delivery benchmark")
     args = parser.parse_args()
     report: dict[str, object] = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                  "cpus": os.cpu_count()}
@@ -316,7 +322,7 @@ def main() -> int:
         if args.only in (None, "search"):
             from bench import search_bench
 
-            print(f"Search: {args.search_messages:,} generated messages")
+            print(f"Search: {args.search_messages:,} generated messages, SQLite and PostgreSQL")
             report["search_index"] = search_bench.index_and_query(args.search_messages,
                                                                   args.search_queries)
             print(f"Search: {args.queue_messages:,} heard messages through the queue")
@@ -325,16 +331,19 @@ def main() -> int:
         if args.only in (None, "agenda"):
             from bench import agenda_bench
 
-            print("Agenda: scheduler cost per scan as pending reminders grow")
-            report["agenda_scan"] = agenda_bench.scan_cost(workdir)
-            print("Agenda: 10,000 reminders through RabbitMQ to the fake Slack")
-            report["agenda_delivery"] = agenda_bench.delivery(broker_url, workdir)
+            print("Agenda: scheduler cost per scan as pending reminders grow,"
+                  " SQLite and PostgreSQL")
+            report["agenda_scan"] = agenda_bench.scan_cost(workdir, args.agenda_pending)
+            print(f"Agenda: {args.agenda_reminders:,} reminders through RabbitMQ to the fake"
+                  " Slack, SQLite on one host and PostgreSQL on two")
+            report["agenda_delivery"] = agenda_bench.delivery(broker_url, workdir,
+                                                              args.agenda_reminders)
         if args.only in (None, "sentiment"):
             from bench import sentiment_bench
 
             print("Sentiment: scoring throughput in one process")
             report["sentiment_scoring"] = sentiment_bench.scoring(workdir)
-            print("Sentiment: /mood over 1,000,000 stored messages")
+            print("Sentiment: /mood over 1,000,000 stored messages, SQLite and PostgreSQL")
             report["sentiment_mood"] = sentiment_bench.mood_latency(workdir)
         if args.only in (None, "hostile"):
             from bench import hostile_bench

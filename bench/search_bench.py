@@ -1,8 +1,11 @@
-"""Search benchmarks: indexing rate and query latency on a generated corpus.
+"""Search benchmarks: indexing rate and query latency on a generated corpus, on SQLite and on
+PostgreSQL in the same run.
 
 The corpus is generated here, never shipped: messages of 5-25 words drawn with a Zipf-like
 law from the English words of VADER's lexicon (shipped with vaderSentiment) and Spanish
-forms derived from them, spread over teams, channels, people and a year of time.
+forms derived from them, spread over teams, channels, people and a year of time. PostgreSQL
+runs in a database made for the run and dropped after it (`BENCH_POSTGRES` names the server),
+and answers the same queries as SQLite.
 """
 
 from __future__ import annotations
@@ -16,18 +19,25 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 from kombu import Connection, Producer
 
 import routing
 from estafeta.celery_config import celery_client
+from estafeta.migrate import migrate
 from estafeta.payloads import HeardMessage
+from estafeta.postgres import Database, close_pools
 from estafeta.settings import Settings
-from workers.search.query import QueryError, parse
+from workers.search.postgres_store import PostgresSearchStore
+from workers.search.query import Query, QueryError, parse
 from workers.search.sqlite_store import SqliteSearchStore
-from workers.search.store import Document, Scope
+from workers.search.store import Document, Scope, SearchStore
 
 ROOT = Path(__file__).resolve().parents[1]
 TEAMS = 5
@@ -35,6 +45,9 @@ CHANNELS = 40
 BATCH = 1000  # documents per transaction in the small-batch run
 BULK_BATCH = 10_000  # documents per transaction in the bulk run (imports, re-indexing)
 _SPANISH_ENDINGS = ("", "s", "ción", "ado", "ando", "mente", "es")
+POSTGRES = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+TARGET_BULK_PER_SECOND = 20_000
+TARGET_P99_MS = 20.0
 
 
 def vocabulary() -> list[str]:
@@ -96,13 +109,15 @@ def _rss_mib() -> float:
 
 
 def index_and_query(count: int, queries: int) -> dict[str, Any]:
-    """Batched indexing rate and query latency on `count` messages."""
+    """Batched indexing rate and query latency on `count` messages, SQLite then PostgreSQL."""
     corpus = Corpus(count)
+    print(f"  generating {count:,} messages …")
+    documents = corpus.documents()
+    workload = _workload(corpus, queries)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "search.sqlite"
         store = SqliteSearchStore(path)
-        print(f"  generating {count:,} messages …")
-        documents = corpus.documents()
+        print("  SQLite …")
         small_batches = _index_rate(SqliteSearchStore(Path(tmp) / "small.sqlite"), documents,
                                     BATCH)
         for leftover in Path(tmp).glob("small.sqlite*"):
@@ -110,19 +125,7 @@ def index_and_query(count: int, queries: int) -> dict[str, Any]:
         bulk = _index_rate(store, documents, BULK_BATCH)
         # Baseline in the same run: the same rows through a plain SQLite table (no index).
         baseline = _plain_insert_rate(Path(tmp) / "plain.sqlite", documents[:200_000])
-        latencies = []
-        filtered = []
-        for _ in range(queries):
-            query = parse(corpus.query())
-            scope = Scope(f"T{corpus.rng.randrange(TEAMS)}", f"C{corpus.rng.randrange(CHANNELS)}")
-            t = time.perf_counter()
-            store.search(query, scope, 6)
-            latencies.append((time.perf_counter() - t) * 1000)
-        for _ in range(queries // 4):
-            raw = f"{corpus.query()} from:@U{corpus.rng.randrange(500)} after:2020-01-01"
-            t = time.perf_counter()
-            store.search(parse(raw), Scope("T1", "C1"), 6)
-            filtered.append((time.perf_counter() - t) * 1000)
+        latencies, filtered = _query_latencies(store, workload)
         # Point lookups by key: the cheapest read the store does, as a same-run baseline.
         lookups = []
         for document in corpus.rng.sample(documents, 500):
@@ -132,7 +135,7 @@ def index_and_query(count: int, queries: int) -> dict[str, Any]:
                                              document.ts)).fetchone()
             lookups.append((time.perf_counter() - t) * 1000)
         size = sum(f.stat().st_size for f in Path(tmp).glob("search.sqlite*"))
-    return {
+    report: dict[str, Any] = {
         "messages": count,
         "batched_index_per_second": {str(BATCH): round(small_batches),
                                      str(BULK_BATCH): round(bulk)},
@@ -145,9 +148,103 @@ def index_and_query(count: int, queries: int) -> dict[str, Any]:
         "bytes_per_message": round(size / count),
         "peak_rss_mib": round(_rss_mib(), 1),
     }
+    print("  PostgreSQL …")
+    postgresql = _postgres(documents, workload, corpus.rng.sample(documents, 500))
+    report["postgresql"] = postgresql
+    report["postgresql_vs_sqlite"] = {
+        "bulk_index_rate": round(postgresql["bulk_index_per_second"] / bulk, 2),
+        "query_p50": round(postgresql["query_ms"]["p50"] / report["query_ms"]["p50"], 2),
+        "query_p99": round(postgresql["query_ms"]["p99"] / report["query_ms"]["p99"], 2),
+        "query_with_filters_p99": round(postgresql["query_with_filters_ms"]["p99"]
+                                        / report["query_with_filters_ms"]["p99"], 2),
+    }
+    report["postgresql_targets"] = {
+        f"bulk index >= {TARGET_BULK_PER_SECOND:,}/s":
+            postgresql["bulk_index_per_second"] >= TARGET_BULK_PER_SECOND,
+        f"query p99 <= {TARGET_P99_MS:g} ms": postgresql["query_ms"]["p99"] <= TARGET_P99_MS,
+    }
+    return report
 
 
-def _index_rate(store: SqliteSearchStore, documents: list[Document], batch: int) -> float:
+Workload = tuple[list[tuple[Query, Scope]], list[tuple[Query, Scope]]]
+
+
+def _workload(corpus: Corpus, queries: int) -> Workload:
+    """The queries both engines answer: plain ones, and ones with `from:` and `after:`."""
+    plain = [(parse(corpus.query()),
+              Scope(f"T{corpus.rng.randrange(TEAMS)}", f"C{corpus.rng.randrange(CHANNELS)}"))
+             for _ in range(queries)]
+    filtered = [(parse(f"{corpus.query()} from:@U{corpus.rng.randrange(500)} after:2020-01-01"),
+                 Scope("T1", "C1")) for _ in range(queries // 4)]
+    return plain, filtered
+
+
+def _query_latencies(store: SearchStore, workload: Workload) -> tuple[list[float], list[float]]:
+    """Milliseconds per query of the workload's plain and filtered queries."""
+    timings: tuple[list[float], list[float]] = ([], [])
+    for queries, samples in zip(workload, timings, strict=True):
+        for query, scope in queries:
+            t = time.perf_counter()
+            store.search(query, scope, 6)
+            samples.append((time.perf_counter() - t) * 1000)
+    return timings
+
+
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """The URL of a new, migrated database, dropped afterwards."""
+    name = f"estafeta_bench_{os.getpid()}"
+    with psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(POSTGRES)._replace(path="/" + name))
+    try:
+        migrate(Settings(database_url=url))
+        yield url
+    finally:
+        close_pools()
+        with psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _postgres(documents: list[Document], workload: Workload,
+              sample: list[Document]) -> dict[str, Any]:
+    """The same corpus, bulk transactions and queries on PostgreSQL."""
+    with throwaway_database() as url:
+        store = PostgresSearchStore(Database(url, "search"))
+        bulk = _index_rate(store, documents, BULK_BATCH)
+        # What autovacuum does after a bulk load (visibility map, statistics, the GIN index's
+        # pending entries), done now rather than waited for.
+        with psycopg.connect(url, autocommit=True) as db:
+            started = time.perf_counter()
+            db.execute("VACUUM (ANALYZE) search.documents, search.term_documents")
+            vacuum = time.perf_counter() - started
+            size = db.execute(
+                "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = 'search' AND c.relkind = 'r'").fetchone()
+        latencies, filtered = _query_latencies(store, workload)
+        lookups = []
+        with store.database.connection() as db:
+            for document in sample:
+                t = time.perf_counter()
+                db.execute("SELECT text FROM documents WHERE team = %s AND channel = %s"
+                           " AND ts = %s", (document.team, document.channel,
+                                            document.ts)).fetchone()
+                lookups.append((time.perf_counter() - t) * 1000)
+    total = int(size[0]) if size and size[0] is not None else 0
+    return {
+        "bulk_index_per_second": round(bulk),
+        "vacuum_analyze_s": round(vacuum, 1),
+        "query_ms": _percentiles(latencies),
+        "query_with_filters_ms": _percentiles(filtered),
+        "key_lookup_ms": _percentiles(lookups),
+        "database_mib": round(total / 2**20, 1),
+        "bytes_per_message": round(total / len(documents)),
+    }
+
+
+def _index_rate(store: SearchStore, documents: list[Document], batch: int) -> float:
     started = time.perf_counter()
     for first in range(0, len(documents), batch):
         store.upsert(documents[first:first + batch])

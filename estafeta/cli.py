@@ -23,6 +23,7 @@ from estafeta.settings import (
     published_simulator_values,
     real_slack_problem,
 )
+from estafeta.urls import without_password
 
 # Commands for a laptop: they also read local.env's simulator defaults (for unset variables).
 LOCAL_COMMANDS = frozenset({"run", "demo"})
@@ -36,16 +37,6 @@ def _connect(settings: Settings, timeout: float = 3.0) -> Connection:
     return connection
 
 
-def _safe_url(url: str) -> str:
-    """The broker URL without its password, for messages."""
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}{sep}{user}:***@{host}"
-    return url
-
-
 def check_broker(settings: Settings) -> int:
     """Exit 0 if the broker accepts a connection, else print one clear line and exit 1."""
     try:
@@ -53,32 +44,64 @@ def check_broker(settings: Settings) -> int:
             routing.declare_all(connection.default_channel)
     except PreconditionFailed as exc:
         print(
-            f"estafeta: the broker at {_safe_url(settings.broker_url)} has a queue or exchange "
-            f"declared with other arguments ({exc}); drain and delete it "
+            f"estafeta: the broker at {without_password(settings.broker_url)} has a queue or "
+            f"exchange declared with other arguments ({exc}); drain and delete it "
             "(`rabbitmqctl delete_queue NAME`) or use a new vhost, then start again.",
             file=sys.stderr,
         )
         return 1
     except Exception as exc:
         print(
-            f"estafeta: cannot reach the broker at {_safe_url(settings.broker_url)} "
+            f"estafeta: cannot reach the broker at {without_password(settings.broker_url)} "
             f"({type(exc).__name__}: {exc}); start RabbitMQ with `rabbitmq-server -detached` "
             "(or `docker compose up rabbitmq`) or set BROKER_URL.",
             file=sys.stderr,
         )
         return 1
-    print(f"estafeta: broker reachable at {_safe_url(settings.broker_url)}; topology declared.")
+    print(f"estafeta: broker reachable at {without_password(settings.broker_url)}; "
+          "topology declared.")
+    return 0
+
+
+def migrate_databases(settings: Settings) -> int:
+    """Bring every store's schema up to date (harmless when it is); one clear line if the
+    database cannot be reached."""
+    import psycopg
+    import sqlalchemy.exc
+
+    from estafeta import migrate
+    try:
+        names = migrate.migrate(settings)
+    except (psycopg.OperationalError, sqlalchemy.exc.OperationalError) as exc:
+        print(migrate.unreachable(settings, getattr(exc, "orig", None) or exc), file=sys.stderr)
+        return 1
+    where = (without_password(settings.database_url) if settings.uses_postgres
+             else f"SQLite under {settings.data_dir}")
+    print(f"estafeta: schemas up to date in {where} ({', '.join(names)}).")
+    return 0
+
+
+def check_database(settings: Settings) -> int:
+    """Exit 0 if every store's database is reachable and up to date, else one line and 1."""
+    from estafeta import migrate
+    try:
+        migrate.require_database(settings, migrate.databases())
+    except migrate.DatabaseNotReady as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print("estafeta: database ready.")
     return 0
 
 
 def run(env: dict[str, str], procfile: str = "Procfile") -> int:
-    """Check the configuration and the broker, then become honcho running every process."""
+    """Check the configuration and the broker, migrate the stores, then become honcho
+    running every process."""
     settings = Settings.from_env(env)
     problem = real_slack_problem(settings, published_simulator_values(LOCAL_ENV_FILE))
     if problem:
         print(problem, file=sys.stderr)
         return 2
-    code = check_broker(settings)
+    code = check_broker(settings) or migrate_databases(settings)
     if code:
         return code
     # The Procfile's commands (gunicorn, celery) live next to this interpreter.
@@ -237,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="refuse simulator secrets against a real Slack, check the "
                    "broker, then start every Procfile process (honcho)")
     sub.add_parser("check-broker", help="check that the broker is reachable; declare topology")
+    sub.add_parser("migrate", help="create or upgrade every store's schema (SQLite files, or "
+                   "PostgreSQL with DATABASE_URL); running it again changes nothing")
+    sub.add_parser("check-database", help="check that the database is reachable and migrated")
     dead = sub.add_parser("dead", help="inspect or replay a service's dead letters")
     dead.add_argument("action", choices=["list", "replay"])
     dead.add_argument("service", choices=sorted(routing.SERVICES))
@@ -264,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env(env)
     if args.command == "check-broker":
         return check_broker(settings)
+    if args.command == "migrate":
+        return migrate_databases(settings)
+    if args.command == "check-database":
+        return check_database(settings)
     if args.command == "import-kb":
         return import_kb(settings, args.directory, args.team, args.name)
     if args.command == "import-agenda":

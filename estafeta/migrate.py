@@ -17,7 +17,7 @@ from __future__ import annotations
 import fcntl
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,14 +31,14 @@ from sqlalchemy.pool import NullPool
 
 import routing
 from estafeta import postgres
+from estafeta.celery_config import RESULTS_SCHEMA, celery_client
 from estafeta.settings import Settings, sqlalchemy_url
+from estafeta.urls import without_password
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENT = Path(__file__).resolve().parent / "migrations"
 LEDGER = "ledger"
 GATEWAY = "gateway"
-# Celery's result tables (created by Celery itself) live in a schema of their own.
-RESULTS_SCHEMA = "results"
 
 
 def history_folder(history: str) -> Path:
@@ -141,8 +141,20 @@ def sqlite_path(settings: Settings, service: str) -> Path:
 
 
 def _sqlite_engine(path: Path) -> sqlalchemy.Engine:
-    return sqlalchemy.create_engine(f"sqlite:///{path}", poolclass=NullPool,
-                                    connect_args={"timeout": 30})
+    engine = sqlalchemy.create_engine(f"sqlite:///{path}", poolclass=NullPool,
+                                      connect_args={"timeout": 30})
+
+    # pysqlite would run DDL outside any transaction: take the write lock at BEGIN instead,
+    # so that an upgrade is all or nothing, and concurrent openers wait for it.
+    @sqlalchemy.event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sqlalchemy.event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
 
 
 @contextmanager
@@ -181,8 +193,9 @@ def _postgres_engine(url: str, schema: str) -> sqlalchemy.Engine:
     return sqlalchemy.create_engine(
         sqlalchemy_url(url), poolclass=NullPool,
         connect_args={"connect_timeout": postgres.CONNECT_TIMEOUT,
-                      # No statement timeout: building an index on a big table takes longer.
-                      "options": f"-c search_path={schema},public"})
+                      # No statement timeout (an index on a big table takes longer), but a lock
+                      # wait is bounded: an ALTER queued behind the app would stall it.
+                      "options": f"-c search_path={schema} -c lock_timeout=10s"})
 
 
 def upgrade_postgres(url: str, service: str) -> None:
@@ -191,15 +204,21 @@ def upgrade_postgres(url: str, service: str) -> None:
     engine = _postgres_engine(url, schema)
     try:
         with engine.connect() as connection:
-            connection.exec_driver_sql("SELECT pg_advisory_lock(%s)" % _MIGRATION_LOCK)
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK})")
+            connection.commit()
             try:
                 connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
                 connection.commit()
+                if service == GATEWAY:  # once per database, under the same lock
+                    connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{RESULTS_SCHEMA}"')
+                    connection.commit()
                 _upgrade(connection, histories_of(service), schema)
                 connection.commit()
             finally:
-                connection.exec_driver_sql("SELECT pg_advisory_unlock(%s)" % _MIGRATION_LOCK)
-                connection.commit()
+                # A connection that died has released the lock with it.
+                with suppress(sqlalchemy.exc.DBAPIError):
+                    connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK})")
+                    connection.commit()
     finally:
         engine.dispose()
 
@@ -232,21 +251,44 @@ def migrate(settings: Settings, services: list[str] | None = None) -> list[str]:
             upgrade_postgres(settings.database_url, service)
         else:
             upgrade_sqlite(sqlite_path(settings, service), histories_of(service))
-    if settings.uses_postgres:
-        with postgres.connect(settings.database_url, autocommit=True) as connection:
-            connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{RESULTS_SCHEMA}"')
+    if settings.uses_postgres and not settings.result_backend:
+        # Celery's own tables (in the schema the gateway's migration made), created by Celery's
+        # own models now rather than on a first result.
+        celery_client(settings).backend._create_tables()
     return names
 
 
-class SchemaBehind(RuntimeError):
-    """The database's schema is older than the code: `estafeta migrate` has not run."""
+class DatabaseNotReady(RuntimeError):
+    """The database cannot serve this process: unreachable, or its schema behind the code.
+    The message is one line, for an operator."""
 
 
-def check_current(settings: Settings, service: str) -> None:
-    """Raise `SchemaBehind` (one line) if `service`'s PostgreSQL schema is behind the code."""
+def unreachable(settings: Settings, exc: BaseException) -> DatabaseNotReady:
+    """The one-line error of a database that could not be reached."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reason = lines[0] if lines else "no answer"
+    return DatabaseNotReady(
+        f"estafeta: cannot reach the database at {without_password(settings.database_url)} "
+        f"({type(exc).__name__}: {reason}); start PostgreSQL (or `docker compose up postgres`) "
+        "or fix DATABASE_URL.")
+
+
+def require_database(settings: Settings, services: list[str]) -> None:
+    """Raise `DatabaseNotReady` unless PostgreSQL answers and the schemas of `services` are
+    up to date (nothing to check on SQLite: its files migrate themselves when opened)."""
     if not settings.uses_postgres:
-        return  # SQLite files migrate themselves when opened
-    behind = pending(settings, service)
-    if behind:
-        raise SchemaBehind(f"estafeta: the {service} schema in the database is behind the code "
-                           f"({', '.join(behind)}); run `estafeta migrate` first.")
+        return
+    try:
+        sqlalchemy_url(settings.database_url)
+    except ValueError as exc:
+        raise DatabaseNotReady(f"estafeta: {exc}.") from None
+    try:
+        behind = {service: pending(settings, service) for service in services}
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+        raise unreachable(settings, exc.orig or exc) from exc
+    late = [f"{service} ({', '.join(histories)})" for service, histories in behind.items()
+            if histories]
+    if late:
+        raise DatabaseNotReady(
+            f"estafeta: the database at {without_password(settings.database_url)} is behind "
+            f"the code for {'; '.join(late)}; run `estafeta migrate` first.")

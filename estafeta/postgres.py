@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from estafeta.stores import StoreUnavailable
 
@@ -28,8 +30,26 @@ STATEMENT_TIMEOUT_MS = 5_000
 LOCK_TIMEOUT_MS = 3_000
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000
 CONNECT_TIMEOUT = 3  # seconds, per connection attempt
-POOL_TIMEOUT = 5.0  # seconds a caller waits for a connection before the store is "unavailable"
+# Seconds a caller waits for a connection before the store is "unavailable": well within
+# Slack's 3 seconds, so that the gateway's 503 (which Slack retries) reaches it in time.
+POOL_TIMEOUT = 1.5
 DEFAULT_POOL_SIZE = 4
+# A server gone for longer is retried this often at least: the pool's own default (5 minutes
+# of growing backoff) would keep a process "unavailable" long after the database is back.
+RECONNECT_TIMEOUT = 10.0
+# A connection idle for longer is probed before use (the server may have restarted since);
+# one just returned is not, which halves the round trips of a busy worker.
+PROBE_IDLE_AFTER = 5.0
+# A network that silently drops packets must not hang a caller: TCP gives up after 5 s.
+TCP_OPTIONS: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+                               "keepalives_count": 3, "tcp_user_timeout": 5_000}
+# What a retry cures, by SQLSTATE class or code: the connection (08), the server's resources
+# (53), its shutting down or starting (57P01-57P03), serialization failures and deadlocks
+# (40001, 40P01), a lock not granted in time (55P03), a read-only server after a failover
+# (25006) and sessions the server ended (25P03, 25P04). Anything else is a bug or bad data.
+TRANSIENT_CLASSES = frozenset({"08", "53"})
+TRANSIENT_STATES = frozenset({"57P01", "57P02", "57P03", "40001", "40P01", "55P03", "25006",
+                              "25P03", "25P04"})
 
 _SCHEMA_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _pools: dict[tuple[int, str, str], ConnectionPool] = {}
@@ -45,7 +65,7 @@ def schema_name(service: str) -> str:
 
 def session_options(schema: str) -> str:
     """The `options` of every connection: the service's schema first, and the timeouts."""
-    return (f"-c search_path={schema},public -c statement_timeout={STATEMENT_TIMEOUT_MS}"
+    return (f"-c search_path={schema} -c statement_timeout={STATEMENT_TIMEOUT_MS}"
             f" -c lock_timeout={LOCK_TIMEOUT_MS}"
             f" -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}")
 
@@ -53,7 +73,19 @@ def session_options(schema: str) -> str:
 def connect(url: str, schema: str = "public", **kwargs: Any) -> psycopg.Connection[Any]:
     """One connection outside any pool (migrations, checks, tests)."""
     return psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT,
-                           options=session_options(schema), **kwargs)
+                           options=session_options(schema), **TCP_OPTIONS, **kwargs)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether running the same work again later can succeed."""
+    if isinstance(exc, PoolTimeout):  # no connection could be made or had in time
+        return True
+    if not isinstance(exc, psycopg.Error):
+        return False
+    state = exc.sqlstate
+    if state is None:  # raised by the client: the connection broke, or was never made
+        return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+    return state[:2] in TRANSIENT_CLASSES or state in TRANSIENT_STATES
 
 
 @contextmanager
@@ -61,11 +93,25 @@ def unavailable_on_failure() -> Iterator[None]:
     """Turn the errors a retry can cure into `StoreUnavailable` (no SQL or values in it)."""
     try:
         yield
-    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-        # OperationalError covers the connection lost, the server shutting down, too many
-        # connections, serialization failures, deadlocks and cancelled statements.
-        state = getattr(exc, "sqlstate", None) or "no sqlstate"
+    except psycopg.Error as exc:
+        if not is_transient(exc):
+            raise
+        state = exc.sqlstate or "no sqlstate"
         raise StoreUnavailable(f"PostgreSQL unavailable ({type(exc).__name__}, {state})") from exc
+
+
+_returned: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
+    weakref.WeakKeyDictionary())
+
+
+def _probe_if_idle(connection: psycopg.Connection[Any]) -> None:
+    """Before a connection is handed out: probe it if it sat idle (the pool drops it if dead)."""
+    if time.monotonic() - _returned.get(connection, 0.0) > PROBE_IDLE_AFTER:
+        ConnectionPool.check_connection(connection)
+
+
+def _note_returned(connection: psycopg.Connection[Any]) -> None:
+    _returned[connection] = time.monotonic()
 
 
 class Database:
@@ -88,11 +134,12 @@ class Database:
                     pool = ConnectionPool(
                         self.url, min_size=1, max_size=max(1, self.pool_size), open=False,
                         timeout=POOL_TIMEOUT, name=f"estafeta-{self.schema}",
+                        reconnect_timeout=RECONNECT_TIMEOUT,
                         # A connection the server dropped (a restart) is replaced, not used.
-                        check=ConnectionPool.check_connection,
+                        check=_probe_if_idle, reset=_note_returned,
                         kwargs={"autocommit": True, "row_factory": dict_row,
                                 "connect_timeout": CONNECT_TIMEOUT,
-                                "options": session_options(self.schema)},
+                                "options": session_options(self.schema), **TCP_OPTIONS},
                     )
                     # wait=False: a database that is down now makes calls unavailable (and
                     # retried), it does not stop the process; the pool reconnects by itself.

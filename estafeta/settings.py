@@ -82,7 +82,8 @@ def sqlalchemy_url(database_url: str) -> str:
     """`DATABASE_URL` (`postgres://` or `postgresql://`, as PaaS add-ons give it) in the form
     SQLAlchemy needs to reach it through psycopg 3."""
     scheme, sep, rest = database_url.partition("://")
-    if not sep or scheme not in {"postgres", "postgresql", "postgresql+psycopg"}:
+    # Only the schemes libpq reads too: the stores hand the same URL to the driver.
+    if not sep or scheme not in {"postgres", "postgresql"}:
         raise ValueError("DATABASE_URL must start with postgresql:// (or postgres://)")
     return f"postgresql+psycopg://{rest}"
 
@@ -95,12 +96,13 @@ class Settings:
     result_backend: str = ""
     # Empty: every store is a SQLite file under `data_dir`. `postgresql://…`: every store of
     # every process, and the task results, live in that database (many hosts, one system).
-    database_url: str = ""
+    database_url: str = field(default="", repr=False)  # its password: never in a repr
     database_pool_size: int = 4  # connections per process and service, at most
-    slack_signing_secret: str = ""
-    slack_bot_token: str = ""
+    gateway_threads: int = 16  # request threads per gateway process (gunicorn reads it too)
+    slack_signing_secret: str = field(default="", repr=False)
+    slack_bot_token: str = field(default="", repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
-    api_tokens: Mapping[str, str] = field(default_factory=dict)
+    api_tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
     # Empty: each service's own declared slash command (`workers/<svc>/commands.py`).
     slash_commands: Mapping[str, str] = field(default_factory=dict)
     port: int = 8000
@@ -134,6 +136,7 @@ class Settings:
             result_backend=env.get("RESULT_BACKEND", ""),
             database_url=env.get("DATABASE_URL", ""),
             database_pool_size=int(env.get("DATABASE_POOL_SIZE", "4")),
+            gateway_threads=int(env.get("GATEWAY_THREADS", "16")),
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
             slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
             slack_api_url=env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL),

@@ -60,7 +60,10 @@ def open_stores(settings: Settings, service: str) -> ServiceStores | GatewayStor
 def _postgres(settings: Settings, service: str) -> ServiceStores | GatewayStores:
     """Each service in its own schema of the one database that every host shares."""
     from estafeta.postgres import Database
-    database = Database(settings.database_url, service, settings.database_pool_size)
+    pool_size = settings.database_pool_size
+    if service == GATEWAY:  # every request thread may hold a connection at once
+        pool_size = max(pool_size, settings.gateway_threads)
+    database = Database(settings.database_url, service, pool_size)
     if service == GATEWAY:
         from gateway.dedup import GatewayStores
         from gateway.postgres_dedup import PostgresAcceptedEvents, PostgresTaskOwners

@@ -51,3 +51,13 @@ def redacted_url(url: str) -> str:
     except ValueError:
         return "<unparsable URL>"
     return f"{parts.scheme or '?'}://{host}/…"
+
+
+def without_password(url: str) -> str:
+    """A broker or database URL with its password masked, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}"
+    return url

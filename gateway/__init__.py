@@ -15,6 +15,7 @@ from estafeta.celery_config import celery_client
 from estafeta.settings import Settings, refuse_published_secrets
 from estafeta.stores import open_stores
 from gateway import api, health, slack
+from gateway.dedup import GatewayStores
 from gateway.errors import register_error_handlers
 from gateway.jobs import Dispatcher
 from gateway.publisher import MessagePublisher, Publisher
@@ -24,11 +25,12 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the gateway app; `config` may set `SETTINGS`, `PUBLISHER`, `CELERY` and Flask's own.
+    """Build the gateway app; `config` may set `SETTINGS`, `PUBLISHER`, `CELERY`, `STORES` and
+    Flask's own.
 
     `PUBLISHER` (a `MessagePublisher`) and `CELERY` (the client that builds task messages and
-    reads results) are built from the settings when absent: tests inject a recording publisher
-    to run the gateway without a broker.
+    reads results) and `STORES` (`GatewayStores`) are built from the settings when absent:
+    tests inject a recording publisher to run the gateway without a broker.
     """
     app = Flask(__name__)
     app.config.from_mapping(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
@@ -50,7 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     publisher: MessagePublisher | None = app.config.get("PUBLISHER")
     if publisher is None:
         publisher = Publisher(settings.broker_url, declare=routing.declare_all)
-    stores = open_stores(settings, "gateway")
+    stores: GatewayStores = app.config.get("STORES") or open_stores(settings, "gateway")
     app.extensions["estafeta"] = Gateway(
         settings=settings,
         celery=celery,

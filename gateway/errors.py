@@ -5,9 +5,15 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from estafeta.stores import StoreUnavailable
+
 log = logging.getLogger(__name__)
+
+# Slack retries a 503 (and HTTP callers are told when): the database is back in seconds.
+STORE_RETRY_AFTER = "5"
 
 
 class ApiError(Exception):
@@ -62,7 +68,26 @@ def register_error_handlers(app: Flask) -> None:
                    if name.lower() != "content-type"}
         return error_response(status, _CODES.get(status, "http_error"), message, headers)
 
+    @app.errorhandler(StoreUnavailable)
+    def _store_unavailable(error: StoreUnavailable) -> Response:
+        log.warning("answered 503: %s", error)
+        return _database_unavailable()
+
+    @app.errorhandler(OperationalError)
+    def _results_unavailable(error: OperationalError) -> Response:
+        # The result backend (SQLAlchemy) could not be reached; any other database error is
+        # a bug, and stays a 500.
+        log.warning("answered 503: the result backend is unavailable (%s)",
+                    type(error.orig).__name__)
+        return _database_unavailable()
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         log.exception("unexpected error")
         return error_response(500, "internal_error", "Something went wrong; nothing was queued.")
+
+
+def _database_unavailable() -> Response:
+    return error_response(503, "database_unavailable",
+                          "The database is unavailable; nothing was accepted. Retry later.",
+                          {"Retry-After": STORE_RETRY_AFTER})

@@ -21,6 +21,18 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 SWITCH_INTERVAL = 0.001
 
 
+def on_starting(server: object) -> None:
+    """Refuse to start, in one line, on a database that is down or not migrated."""
+    from estafeta.migrate import DatabaseNotReady, require_database
+    from estafeta.settings import Settings
+
+    try:
+        require_database(Settings.from_env(), ["gateway"])
+    except DatabaseNotReady as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(1)
+
+
 def post_fork(server: object, worker: object) -> None:
     """Tune the interpreter of each worker process."""
     sys.setswitchinterval(SWITCH_INTERVAL)

@@ -144,8 +144,8 @@ def openapi_document() -> dict[str, Any]:
                         "413": _json_error("Body over 1 MiB"),
                         "415": _json_error("Not application/json"),
                         "503": _json_error(
-                            "Broker unavailable: nothing was queued; retry after Retry-After",
-                            headers={"Retry-After": _header("Retry-After")}),
+                            "Broker or database unavailable: nothing was queued; retry after "
+                            "Retry-After", headers={"Retry-After": _header("Retry-After")}),
                     },
                 }
             },
@@ -163,6 +163,9 @@ def openapi_document() -> dict[str, Any]:
                                     "$ref": "#/components/schemas/TaskStatus"}}}},
                         "401": _response("Unauthorized"),
                         "404": _json_error("Not a task id, or another team's task"),
+                        "503": _json_error(
+                            "Database unavailable; retry after Retry-After",
+                            headers={"Retry-After": _header("Retry-After")}),
                     },
                 }
             },

@@ -3,16 +3,25 @@ retry reaching another host is recognised there."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from estafeta.postgres import Database, PostgresStore
+from estafeta.stores import StoreUnavailable
 from gateway.dedup import OWNER_RETENTION, PRUNE_EVERY, RETENTION
+
+log = logging.getLogger(__name__)
+
+# Rows one prune deletes at most: a backlog (after a burst, or a pause) goes in bounded steps
+# that stay far inside the statement timeout, instead of one DELETE that is cancelled every time.
+PRUNE_BATCH = 10 * PRUNE_EVERY
 
 
 class _Pruned(PostgresStore):
     """A table of `accepted_at`-stamped rows, now and then pruned of those past `retention`."""
 
     table = ""
+    key = ""
     retention = 0.0
 
     def __init__(self, database: Database) -> None:
@@ -21,16 +30,25 @@ class _Pruned(PostgresStore):
 
     def _inserted(self, now: float) -> None:
         self._inserts += 1
-        if self._inserts % PRUNE_EVERY == 0:
+        if self._inserts % PRUNE_EVERY != 0:
+            return
+        # Housekeeping only: the request that happens to run it has its answer already (its
+        # row is written), so a database hiccup here is logged, not turned into a 503.
+        try:
             with self.database.connection() as db:
-                db.execute(f"DELETE FROM {self.table} WHERE accepted_at < %s",
-                           (now - self.retention,))
+                db.execute(
+                    f"DELETE FROM {self.table} WHERE {self.key} IN (SELECT {self.key}"
+                    f" FROM {self.table} WHERE accepted_at < %s LIMIT %s)",
+                    (now - self.retention, PRUNE_BATCH))
+        except StoreUnavailable as exc:
+            log.warning("pruning %s skipped: %s", self.table, exc)
 
 
 class PostgresAcceptedEvents(_Pruned):
     """`AcceptedEvents` in the gateway's PostgreSQL schema."""
 
     table = "accepted_events"
+    key = "event_id"
     retention = RETENTION
 
     def __contains__(self, event_id: str) -> bool:
@@ -62,6 +80,7 @@ class PostgresTaskOwners(_Pruned):
     that another accepted."""
 
     table = "task_owners"
+    key = "task_id"
     retention = OWNER_RETENTION
 
     def record(self, task_id: str, team: str) -> None:

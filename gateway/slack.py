@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 
 from flask import Blueprint, Response, jsonify, request
 
 from estafeta import grammar, mrkdwn
 from estafeta.payloads import Context, ReplyTarget
+from estafeta.stores import StoreUnavailable
 from estafeta.urls import response_url_allowed
 from gateway.bodies import json_object
 from gateway.dedup import trigger_key
@@ -122,7 +124,14 @@ def commands() -> Response:
     # concurrent copies cannot both pass.
     trigger_id = form.get("trigger_id", "")
     key = trigger_key(context.team, trigger_id)
-    if key is not None and not state.accepted_events.claim(key):
+    try:
+        first = key is None or state.accepted_events.claim(key)
+    except StoreUnavailable as exc:
+        # Slack does not retry a slash command: a 503 would show the person only Slack's
+        # own failure. Nothing was published; they are told so in their own language.
+        log.warning("slash command not accepted: %s", exc)
+        return _ephemeral(_NOT_QUEUED[command.lang])
+    if not first:
         log.info("replayed slash command of team %s not published again", context.team)
         return _ephemeral(_ALREADY[command.lang])
     # A task id derived from the trigger: a replay that reaches another gateway volume still
@@ -134,7 +143,9 @@ def commands() -> Response:
         # Slack does not retry slash commands: tell the person, in their own language.
         log.warning("slash command not accepted: %s", exc)
         if key is not None:
-            state.accepted_events.discard(key)  # nothing ran: a new attempt may run
+            # Nothing ran: a replay may run. (A person typing it again sends a new trigger.)
+            with suppress(StoreUnavailable):
+                state.accepted_events.discard(key)
         return _ephemeral(_NOT_QUEUED[command.lang])
     return _ephemeral(_QUEUED[command.lang])
 

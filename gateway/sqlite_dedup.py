@@ -8,6 +8,7 @@ from pathlib import Path
 from estafeta.storage import SqliteFile
 from gateway.dedup import OWNER_RETENTION, PRUNE_EVERY, RETENTION
 
+
 class _Pruned(SqliteFile):
     """A table of `accepted_at`-stamped rows, now and then pruned of those past `retention`."""
 

@@ -15,7 +15,6 @@ import pytest
 from estafeta.migrate import migrate
 from estafeta.postgres import close_pools
 from estafeta.settings import Settings
-
 from slacksim.fake_slack import FakeSlack
 from slacksim.signing import SlackSigner
 

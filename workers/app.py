@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from celery import Celery
-from celery.signals import after_setup_logger, worker_ready
+from celery.signals import after_setup_logger, worker_init, worker_ready
 
 import routing
 from estafeta.celery_config import base_config
@@ -45,6 +47,12 @@ def create_worker_app(service: routing.Service, settings: Settings | None = None
             "worker_consumer": "workers.consumer:DeadLetteringConsumer",
             "worker_concurrency": settings.worker_concurrency,
             "worker_cancel_long_running_tasks_on_connection_loss": True,
+            # A result (STARTED, then the outcome) is stored before the message is acked: with
+            # the database away the worker waits for it, at most 10 s between attempts, rather
+            # than failing the task into its dead-letter queue; nothing is acked until then.
+            "result_backend_always_retry": True,
+            "result_backend_max_retries": float("inf"),
+            "result_backend_max_sleep_between_retries_ms": 10_000,
             "worker_hijack_root_logger": True,
             "worker_redirect_stdouts": False,
         }
@@ -52,6 +60,22 @@ def create_worker_app(service: routing.Service, settings: Settings | None = None
     app.conf.estafeta_service = service.name
     app.conf.estafeta_settings = settings
     return app
+
+
+@worker_init.connect
+def _require_database(sender: Any = None, **_: Any) -> None:
+    """Refuse to start, in one line, on a database that is down or not migrated."""
+    from estafeta.migrate import DatabaseNotReady, require_database
+
+    app = sender.app
+    service = getattr(app.conf, "estafeta_service", None)
+    if service is None:  # beat, or a client app: it keeps no state of a service
+        return
+    try:
+        require_database(app.conf.estafeta_settings, [service])
+    except DatabaseNotReady as exc:
+        print(exc, file=sys.stderr, flush=True)
+        os._exit(1)  # Celery reports an exception here as a crash with a traceback
 
 
 @worker_ready.connect

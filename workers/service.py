@@ -21,7 +21,8 @@ from estafeta import grammar, mrkdwn
 from estafeta.grammar import Command
 from estafeta.payloads import Context, HeardMessage, ReplyTarget
 from estafeta.settings import Settings
-from estafeta.stores import open_stores
+from estafeta.stores import StoreUnavailable, open_stores
+from workers.droppable import DROPPABLE_TASKS
 from workers.replies import CURRENT_ATTEMPT, Reply, ReplyLedger, SlackReplier, TransientError
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,10 @@ MaintenanceHandler = Callable[[], dict[str, Any]]
 MAX_RETRIES = 8
 RETRY_BACKOFF_FACTOR = 2  # seconds: 2, 4, 8, ... with full jitter
 RETRY_BACKOFF_MAX = 300
+# The database away (a restart, a failover): retried for as long as it takes, never
+# dead-lettered, at most this far apart so that work resumes soon after it is back.
+STORE_RETRY_BACKOFF_MAX = 30
+STORE_RETRIES = 100_000
 MAX_REDELIVERIES = 5  # a message redelivered this often after worker crashes is dead-lettered
 LEDGER_RETENTION = 14 * 24 * 3600
 
@@ -68,16 +73,29 @@ class ServiceTask(Task):
         token = CURRENT_ATTEMPT.set((self.request.retries or 0, self.redelivered))
         try:
             return super().__call__(*args, **kwargs)
+        except StoreUnavailable as exc:
+            if self.name in DROPPABLE_TASKS:  # the next one (a second later) does its work
+                log.warning("%s skipped: %s", self.name, exc)
+                return None
+            raise self.retry_later(exc) from exc
         finally:
             CURRENT_ATTEMPT.reset(token)
 
-    def retry_later(self, exc: TransientError) -> Exception:
-        """Schedule a retry after Slack's `Retry-After`, or after exponential backoff."""
+    def retry_later(self, exc: TransientError | StoreUnavailable) -> Exception:
+        """Schedule a retry after Slack's `Retry-After`, or after exponential backoff; a
+        store that is unavailable is waited for without a limit on retries."""
         countdown = exc.retry_after
+        store_down = isinstance(exc, StoreUnavailable)
         if countdown is None:
             countdown = get_exponential_backoff_interval(
-                RETRY_BACKOFF_FACTOR, self.request.retries, RETRY_BACKOFF_MAX, full_jitter=True
+                RETRY_BACKOFF_FACTOR, self.request.retries,
+                STORE_RETRY_BACKOFF_MAX if store_down else RETRY_BACKOFF_MAX, full_jitter=True
             )
+        if store_down:
+            log.warning("store unavailable (%s); retry %d in %.1fs",
+                        exc, self.request.retries + 1, countdown)
+            return self.retry(exc=exc, countdown=countdown, max_retries=STORE_RETRIES,
+                              queue=self.service.command_queue.name)
         if self.retries_exhausted:
             log.error("transient failure (%s); retries exhausted, dead-lettering", exc)
         else:
@@ -215,7 +233,9 @@ def register_service(
             if self.retries_exhausted:
                 apologize(self, target, parsed.lang)
             raise self.retry_later(exc) from exc
-        except TaskPredicate:  # a handler's own Retry/Reject/Ignore is Celery's business
+        except (TaskPredicate, StoreUnavailable):
+            # A handler's own Retry/Reject/Ignore is Celery's business; the database being
+            # away is retried by `ServiceTask.__call__`, with no apology (it will be done).
             raise
         except Exception:
             # A permanent failure dead-letters at once; the user still hears about it.

@@ -8,6 +8,7 @@ import time
 from estafeta.storage import SqliteFile
 from workers.replies import CLAIM_STALE_AFTER
 
+
 class SqliteLedger(SqliteFile):
     """`ReplyLedger` in the service's SQLite file."""
 

@@ -6,7 +6,8 @@ config = context.config
 context.configure(
     connection=config.attributes["connection"],
     version_table_schema=config.attributes.get("schema"),
-    # Each revision in its own transaction: a failure leaves the ones before it applied.
+    # On PostgreSQL each revision in its own transaction (a failure leaves the ones before it
+    # applied); a SQLite upgrade runs in the one transaction `estafeta.migrate` began.
     transaction_per_migration=True,
 )
 with context.begin_transaction():

@@ -186,3 +186,72 @@ def test_make_run_gives_the_operators_environment_precedence(vhost: Vhost,
     finally:
         left = stack.stop()
     assert not left, f"processes left after SIGTERM: {sorted(left)}\n{stack.log()}"
+
+
+def test_make_run_refuses_a_database_it_cannot_reach_in_one_line(vhost: Vhost,
+                                                                 tmp_path: Path) -> None:
+    closed = free_port()
+    env = _env(BROKER_URL=vhost.url, DATA_DIR=str(tmp_path / "data"),
+               DATABASE_URL=f"postgresql://estafeta:hunter2@127.0.0.1:{closed}/estafeta")
+    result = subprocess.run(MAKE_RUN, cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120, start_new_session=True)
+    assert result.returncode != 0
+    ours = [line for line in result.stderr.splitlines() if not line.startswith("make")]
+    assert len(ours) == 1, result.stderr
+    assert ours[0].startswith(f"estafeta: cannot reach the database at "
+                              f"postgresql://estafeta:***@127.0.0.1:{closed}/estafeta")
+    assert "hunter2" not in result.stderr + result.stdout
+    assert "honcho" not in result.stdout  # nothing was started
+
+
+@pytest.fixture
+def fresh_database() -> Iterator[str]:
+    """A database with nothing in it yet, dropped afterwards."""
+    import psycopg
+
+    from tests.conftest import POSTGRES_ADMIN_URL, _with_database
+    name = f"estafeta_make_run_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield _with_database(POSTGRES_ADMIN_URL, name)
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_make_run_with_database_url_in_the_environment_migrates_and_keeps_state_there(
+    vhost: Vhost, tmp_path: Path, fresh_database: str
+) -> None:
+    port = free_port()
+    data_dir = tmp_path / "data"
+    env = _env(SLACK_SIGNING_SECRET=OPERATOR_SECRET, API_TOKENS=f"{OPERATOR_TOKEN}:T9",
+               BROKER_URL=vhost.url, DATA_DIR=str(data_dir), PORT=str(port),
+               DATABASE_URL=fresh_database, HOST="127.0.0.1", WEB_CONCURRENCY="1",
+               GATEWAY_THREADS="4", WORKER_CONCURRENCY="1")
+    stack = MakeRun(env, tmp_path / "make-run.log")
+    url = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {OPERATOR_TOKEN}", "Content-Type": "application/json"}
+    try:
+        stack.wait_healthy(url, vhost)
+        status, body = _request(f"{url}/api/v1/commands/sentiment",
+                                json.dumps({"text": "analyze what a great day"}).encode(), auth)
+        assert status == 202, body
+        task_url = json.loads(body)["status_url"]
+        deadline = time.monotonic() + 30
+        while True:
+            status, body = _request(task_url, headers=auth)
+            state = json.loads(body)["state"]
+            if state == "SUCCESS" or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert state == "SUCCESS", stack.log()
+    finally:
+        left = stack.stop()
+    assert not left, f"processes left after SIGTERM: {sorted(left)}\n{stack.log()}"
+    import psycopg
+    with psycopg.connect(fresh_database) as connection:
+        owners = connection.execute("SELECT count(*) FROM gateway.task_owners").fetchone()
+        results = connection.execute(
+            "SELECT count(*) FROM results.celery_taskmeta WHERE status = 'SUCCESS'").fetchone()
+    assert owners == (1,) and results is not None and results[0] >= 1
+    # DATA_DIR keeps beat's schedule and nothing else: no SQLite file of any store.
+    assert not list(data_dir.glob("*.sqlite")), sorted(p.name for p in data_dir.iterdir())

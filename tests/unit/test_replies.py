@@ -1,16 +1,21 @@
-"""Reply delivery against the fake Slack over real HTTP (no broker needed)."""
+"""Reply delivery against the fake Slack over real HTTP (no broker needed), and the reply
+ledger on both backends."""
 
+import threading
 from pathlib import Path
 
 import pytest
 from slack_sdk.errors import SlackApiError
 
 from estafeta.payloads import ReplyTarget
+from estafeta.settings import Settings
+from estafeta.stores import open_stores
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
 from workers.replies import (
     RefusedResponseUrl,
     Reply,
+    ReplyLedger,
     SlackReplier,
     TransientError,
     redacted_url,
@@ -20,8 +25,13 @@ from workers.sqlite_ledger import SqliteLedger
 
 
 @pytest.fixture
-def replier(tmp_path: Path, fake_slack: FakeSlack) -> SlackReplier:
-    return SlackReplier(fake_slack.api_url, BOT_TOKEN, SqliteLedger(tmp_path / "svc.sqlite"))
+def ledger(store_settings: Settings) -> ReplyLedger:
+    return open_stores(store_settings, "search").ledger
+
+
+@pytest.fixture
+def replier(ledger: ReplyLedger, fake_slack: FakeSlack) -> SlackReplier:
+    return SlackReplier(fake_slack.api_url, BOT_TOKEN, ledger)
 
 
 THREAD = ReplyTarget(kind="thread", channel="C1", thread_ts="100.1")
@@ -77,27 +87,67 @@ def test_permanent_slack_error_is_not_transient(tmp_path: Path, fake_slack: Fake
         replier.deliver(THREAD, "k6", Reply("x"))
 
 
+class _Died(Exception):
+    """The worker process ending at the worst moment."""
+
+
+class _DiesBeforeRecording:
+    """A ledger whose worker dies between Slack's answer and the record of the post."""
+
+    def __init__(self, ledger: ReplyLedger) -> None:
+        self.ledger = ledger
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.ledger, name)
+
+    def mark_posted(self, key: str) -> None:
+        raise _Died(key)
+
+
 def test_a_post_that_landed_before_a_crash_is_found_and_not_repeated(
     replier: SlackReplier, fake_slack: FakeSlack
 ) -> None:
     # The first attempt posted, then died before recording it: only the claim remains.
-    replier.deliver(THREAD, "key-7", Reply("once"))
-    replier.ledger.db.execute(
-        "UPDATE reply_claims SET state = 'posting' WHERE reply_key = 'key-7'")
+    dying = SlackReplier(fake_slack.api_url, BOT_TOKEN,
+                         _DiesBeforeRecording(replier.ledger))  # type: ignore[arg-type]
+    with pytest.raises(_Died):
+        dying.deliver(THREAD, "key-7", Reply("once"))
+    assert replier.ledger.state("key-7") == "posting"
     assert replier.deliver(THREAD, "key-7", Reply("once")) is False
     assert len(fake_slack.posted("C1")) == 1
     assert fake_slack.calls_to("conversations.replies")
     assert replier.ledger.state("key-7") == "posted"
 
 
-def test_redeliveries_are_counted(tmp_path: Path) -> None:
-    ledger = SqliteLedger(tmp_path / "l.sqlite")
+def test_redeliveries_are_counted(ledger: ReplyLedger) -> None:
     assert [ledger.count_redelivery("t") for _ in range(3)] == [1, 2, 3]
     assert ledger.prune(older_than=-1) == 1
 
 
-def test_a_claim_is_taken_once_while_fresh(tmp_path: Path) -> None:
-    ledger = SqliteLedger(tmp_path / "l.sqlite")
+def test_pruning_keeps_recent_records_and_forgets_old_ones(ledger: ReplyLedger) -> None:
+    ledger.claim("claimed")
+    ledger.mark_posted("posted")
+    ledger.count_redelivery("t")
+    assert ledger.prune(older_than=3600) == 0
+    assert ledger.state("claimed") == "posting" and ledger.state("posted") == "posted"
+    assert ledger.prune(older_than=-1) == 3
+    assert ledger.state("claimed") is None and ledger.state("posted") is None
+    assert ledger.count_redelivery("t") == 1
+
+
+def test_a_released_claim_can_be_taken_again_but_a_post_is_never_released(
+    ledger: ReplyLedger,
+) -> None:
+    assert ledger.claim("k") is True
+    ledger.release("k")
+    assert ledger.state("k") is None
+    assert ledger.claim("k") is True
+    ledger.mark_posted("k")
+    ledger.release("k")
+    assert ledger.state("k") == "posted"
+
+
+def test_a_claim_is_taken_once_while_fresh(ledger: ReplyLedger) -> None:
     assert ledger.claim("k") is True
     assert ledger.claim("k") is False  # a concurrent duplicate must not post too
     assert ledger.claim("k", attempt=1) is True  # the task's own retry: the first try is over
@@ -105,6 +155,33 @@ def test_a_claim_is_taken_once_while_fresh(tmp_path: Path) -> None:
     assert ledger.claim("k", attempt=1, stale_after=0) is True  # a redelivery takes over
     ledger.mark_posted("k")
     assert ledger.claim("k", stale_after=0) is False
+
+
+def _claims_at_once(ledger: ReplyLedger, key: str, attempt: int, copies: int) -> list[bool]:
+    start = threading.Barrier(copies)
+    taken: list[bool] = []
+
+    def claim() -> None:
+        start.wait()
+        taken.append(ledger.claim(key, attempt))
+
+    threads = [threading.Thread(target=claim) for _ in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return taken
+
+
+@pytest.mark.parametrize("store_settings", ["postgresql"], indirect=True)
+def test_concurrent_copies_of_a_task_on_many_hosts_claim_a_reply_once(
+    ledger: ReplyLedger,
+) -> None:
+    for round_ in range(10):
+        key = f"reply-{round_}"
+        assert sorted(_claims_at_once(ledger, key, 0, 8)) == [False] * 7 + [True]
+        # The task's retry, delivered several times: one copy takes over, the others wait.
+        assert sorted(_claims_at_once(ledger, key, 1, 8)) == [False] * 7 + [True]
 
 
 def test_concurrent_duplicate_waits_instead_of_posting(

@@ -14,10 +14,13 @@ import routing
 from estafeta import grammar
 from estafeta.grammar import Command
 from estafeta.payloads import Context, HeardMessage, ReplyTarget
+from estafeta.stores import StoreUnavailable
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
+from workers.agenda.reminders import register_reminders
+from workers.agenda.sqlite_store import SqliteAgendaStore
 from workers.replies import RefusedResponseUrl, Reply, SlackReplier, TransientError
-from workers.service import APOLOGY, MAX_RETRIES, ServiceHandlers, register_service
+from workers.service import APOLOGY, MAX_RETRIES, ServiceHandlers, register_service, task_base
 from workers.sqlite_ledger import SqliteLedger
 
 
@@ -100,6 +103,47 @@ def test_exhausted_retries_fail_the_task_and_tell_the_user_once(
     assert len(fake_slack.responses(url)) == 1
 
 
+def test_a_store_unavailable_is_retried_past_max_retries_and_never_apologised_for(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    calls: list[int] = []
+
+    def database_restarting(command: Command, context: Context) -> Reply:
+        calls.append(1)
+        if len(calls) <= MAX_RETRIES + 3:  # longer than any Slack failure is waited for
+            raise StoreUnavailable("PostgreSQL unavailable (OperationalError, 57P01)")
+        return Reply("done")
+
+    app = _app(tmp_path, fake_slack, ServiceHandlers(commands={"find": database_restarting}))
+    url = fake_slack.response_url()
+    result = _command(app, "find", url)
+    assert result.successful(), result.traceback
+    assert len(calls) == MAX_RETRIES + 4
+    # No apology while waiting for the database: the work was done, and said once.
+    assert [r["text"] for r in fake_slack.responses(url)] == ["done"]
+
+
+def test_a_store_unavailable_in_the_ledger_itself_is_retried(
+    tmp_path: Path, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _app(tmp_path, fake_slack, ServiceHandlers(commands={"find": lambda c, x: Reply("ok")}))
+    ledger = SqliteLedger(tmp_path / "svc.sqlite")
+    failures = iter([True, True, False])
+    real_claim = SqliteLedger.claim
+
+    def claim(self: SqliteLedger, *args: Any, **kwargs: Any) -> bool:
+        if next(failures, False):
+            raise StoreUnavailable("PostgreSQL unavailable (OperationalError, 08006)")
+        return real_claim(self, *args, **kwargs)
+
+    monkeypatch.setattr(SqliteLedger, "claim", claim)
+    url = fake_slack.response_url()
+    result = _command(app, "find", url)
+    assert result.successful(), result.traceback
+    assert [r["text"] for r in fake_slack.responses(url)] == ["ok"]
+    assert ledger.state("task-1") == "posted"
+
+
 def test_a_permanent_error_inside_a_handler_is_not_silent(
     tmp_path: Path, fake_slack: FakeSlack
 ) -> None:
@@ -176,3 +220,24 @@ def test_a_forged_response_url_is_refused_before_the_handler_runs(
     result = _command(app, "find", "https://evil.example/hooks/T1/secret")
     assert isinstance(result.result, RefusedResponseUrl)
     assert calls == [] and fake_slack.calls == []
+
+
+def test_a_reminder_scan_with_the_store_unavailable_is_skipped_not_retried(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    scans: list[float] = []
+
+    class DatabaseDown(SqliteAgendaStore):
+        def claim_due(self, now: float, lease: float, limit: int) -> list[Any]:
+            scans.append(now)
+            raise StoreUnavailable("PostgreSQL unavailable (OperationalError, 57P01)")
+
+    app = Celery("test-agenda", set_as_current=False)
+    app.conf.update(task_always_eager=True, task_eager_propagates=False)
+    replier = _replier(tmp_path, fake_slack)
+    register_reminders(app, task_base(routing.AGENDA, replier),
+                       DatabaseDown(tmp_path / "agenda.sqlite"), replier)
+    result = app.tasks[routing.REMINDER_SCAN_TASK].apply()
+    # Beat sends the next scan a second later: retrying this one would only pile up scans.
+    assert result.successful() and result.result is None
+    assert len(scans) == 1

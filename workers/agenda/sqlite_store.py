@@ -16,8 +16,6 @@ from estafeta.grammar import fold
 from estafeta.storage import SqliteFile
 from workers.agenda.store import Claimed, Event, NewEvent, first_due
 
-
-
 _COLUMNS = ("id, team, channel, owner, title, start_local, tz, start_at, rrule, time_given,"
             " lang, notify, public, uid, cancelled_at, due_at, delivered, paused_at,"
             " paused_reason")

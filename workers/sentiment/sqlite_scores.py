@@ -17,7 +17,6 @@ from workers.sentiment.analysis import NEGATIVE, POSITIVE
 from workers.sentiment.scores import Day, Scope, Scored, day_of
 
 
-
 class SqliteMoodStore(SqliteFile):
     """`MoodStore` in the sentiment service's SQLite file."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -12,7 +11,8 @@ import pytest
 
 from estafeta.grammar import Command
 from estafeta.payloads import Context
-from estafeta.settings import own_team
+from estafeta.settings import Settings, own_team
+from estafeta.stores import open_stores
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, OTHER_TEAM, TEAM
 from workers.agenda import store as store_module
@@ -24,21 +24,19 @@ from workers.agenda.handlers import (
     Person,
     build_handlers,
 )
-from workers.agenda.sqlite_store import SqliteAgendaStore
 from workers.agenda.store import NewEvent
 from workers.agenda.when import When
 from workers.replies import SlackReplier
 from workers.service import LEDGER_RETENTION
-from workers.sqlite_ledger import SqliteLedger
 
 IN_CHANNEL = Context(team="T1", channel="C1", user="U1", channel_type="channel",
                      source="slash")
 
 
 @pytest.fixture
-def agenda(tmp_path: Path, fake_slack: FakeSlack) -> Agenda:
-    replier = SlackReplier(fake_slack.api_url, BOT_TOKEN, SqliteLedger(tmp_path / "agenda.sqlite"))
-    return Agenda(SqliteAgendaStore(tmp_path / "agenda.sqlite"), replier)
+def agenda(store_settings: Settings, fake_slack: FakeSlack) -> Agenda:
+    stores = open_stores(store_settings, "agenda")
+    return Agenda(stores.events, SlackReplier(fake_slack.api_url, BOT_TOKEN, stores.ledger))
 
 
 def _run(agenda: Agenda, verb: str, args: str, context: Context = IN_CHANNEL,
@@ -345,11 +343,12 @@ def test_a_mention_reminds_the_conversation_it_came_from(
 
 
 def test_maintenance_forgets_request_records_only_after_every_retry_window(
-    tmp_path: Path, fake_slack: FakeSlack
+    store_settings: Settings, fake_slack: FakeSlack
 ) -> None:
     assert REQUEST_RETENTION >= LEDGER_RETENTION
-    store = SqliteAgendaStore(tmp_path / "agenda.sqlite")
-    replier = SlackReplier(fake_slack.api_url, BOT_TOKEN, SqliteLedger(tmp_path / "agenda.sqlite"))
+    stores = open_stores(store_settings, "agenda")
+    store = stores.events
+    replier = SlackReplier(fake_slack.api_url, BOT_TOKEN, stores.ledger)
     (prune,) = build_handlers(store, replier).maintenance
     now = datetime.now().timestamp()
     old = store.add(_new_event("old"), request_key="task-old", now=now - REQUEST_RETENTION - 60)

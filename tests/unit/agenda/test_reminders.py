@@ -4,31 +4,35 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from estafeta.settings import Settings
+from estafeta.stores import open_stores
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
 from workers.agenda.reminders import deliver_batch, deliver_one, following_due, reminder_text
-from workers.agenda.sqlite_store import SqliteAgendaStore
-from workers.agenda.store import AgendaStore, Claimed, Event, NewEvent
+from workers.agenda.store import AgendaStore, AgendaStores, Claimed, Event, NewEvent
 from workers.agenda.when import When
 from workers.replies import SlackReplier, TransientError
-from workers.sqlite_ledger import SqliteLedger
 
 MADRID = ZoneInfo("Europe/Madrid")
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> AgendaStore:
-    return SqliteAgendaStore(tmp_path / "agenda.sqlite")
+def stores(store_settings: Settings) -> AgendaStores:
+    return open_stores(store_settings, "agenda")
 
 
 @pytest.fixture
-def replier(tmp_path: Path, fake_slack: FakeSlack) -> SlackReplier:
-    return SlackReplier(fake_slack.api_url, BOT_TOKEN, SqliteLedger(tmp_path / "agenda.sqlite"))
+def store(stores: AgendaStores) -> AgendaStore:
+    return stores.events
+
+
+@pytest.fixture
+def replier(stores: AgendaStores, fake_slack: FakeSlack) -> SlackReplier:
+    return SlackReplier(fake_slack.api_url, BOT_TOKEN, stores.ledger)
 
 
 def _add(store: AgendaStore, start: datetime, rrule: str | None = None,

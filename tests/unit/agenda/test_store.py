@@ -1,16 +1,25 @@
-"""The agenda store: atomic claims, conditional advances, visibility per team and channel."""
+"""The agenda store: atomic claims, conditional advances, visibility per team and channel,
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 
+from estafeta.postgres import Database
+from estafeta.settings import Settings
+from estafeta.stores import open_stores
+from tests.conftest import empty_postgres
+from workers.agenda.postgres_store import PostgresAgendaStore
 from workers.agenda.sqlite_store import SqliteAgendaStore
 from workers.agenda.store import AgendaStore, NewEvent
 from workers.agenda.when import When
@@ -29,8 +38,8 @@ def _event(title: str = "send the report", *, team: str = "T1", channel: str = "
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> AgendaStore:
-    return SqliteAgendaStore(tmp_path / "agenda.sqlite")
+def store(store_settings: Settings) -> AgendaStore:
+    return open_stores(store_settings, "agenda").events
 
 
 def test_only_due_reminders_are_claimed_and_a_claim_hides_them_until_its_lease_ends(
@@ -45,10 +54,10 @@ def test_only_due_reminders_are_claimed_and_a_claim_hides_them_until_its_lease_e
     assert [c.event_id for c in again] == [due.id]  # the first scheduler died: taken again
 
 
-def _schedule_from(path: Path, start: Any) -> list[int]:
+def _schedule_from(settings: Settings, start: Any) -> list[int]:
     """One scheduler process: claim a few at a time until nothing is due."""
-    store = SqliteAgendaStore(path)
-    store.pending()  # open the file before the start line
+    store = open_stores(settings, "agenda").events
+    store.pending()  # open the file (or connect) before the start line
     start.wait()  # every process starts claiming at the same moment
     taken: list[int] = []
     while claimed := store.claim_due(NOW, lease=120, limit=2):
@@ -56,15 +65,96 @@ def _schedule_from(path: Path, start: Any) -> list[int]:
     return taken
 
 
-def test_concurrent_schedulers_never_claim_the_same_reminder(store: AgendaStore) -> None:
+def test_concurrent_schedulers_never_claim_the_same_reminder(
+    store: AgendaStore, store_settings: Settings,
+) -> None:
     ids = {store.add(_event(f"r{i}", minutes=-1), now=NOW).id for i in range(3000)}
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, context.Pool(4) as pool:
         start = manager.Barrier(4)
-        taken = pool.starmap(_schedule_from, [(store.path, start)] * 4)
+        taken = pool.starmap(_schedule_from, [(store_settings, start)] * 4)
     everything = [event_id for part in taken for event_id in part]
     assert sorted(everything) == sorted(ids)  # every one claimed, none twice
     assert sum(1 for part in taken if part) >= 2  # they really did compete
+
+
+def _host(url: str, number: int) -> PostgresAgendaStore:
+    """The store as another host has it: a pool (so connections) of its own."""
+    return PostgresAgendaStore(Database(f"{url}?application_name=host{number}", "agenda"))
+
+
+@pytest.fixture
+def postgres_store(postgres_url: str) -> PostgresAgendaStore:
+    empty_postgres(postgres_url)
+    return PostgresAgendaStore(Database(postgres_url, "agenda"))
+
+
+def test_two_hosts_claiming_at_once_share_no_reminder_and_leave_none(
+    postgres_store: PostgresAgendaStore, postgres_url: str,
+) -> None:
+    due = [_event(f"r{i}", uid=f"u{i}", minutes=-1) for i in range(2000)]
+    postgres_store.upsert_imported(due, remind=True, now=NOW - 120)
+    later = postgres_store.add(_event("later", minutes=+5), now=NOW)
+    start = threading.Barrier(2)
+    taken: list[list[int]] = [[], []]
+
+    def host(number: int) -> None:
+        store = _host(postgres_url, number)
+        store.pending()
+        start.wait()
+        while claimed := store.claim_due(NOW, lease=120, limit=5):
+            taken[number].extend(c.event_id for c in claimed)
+
+    threads = [threading.Thread(target=host, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    everything = taken[0] + taken[1]
+    assert len(everything) == len(set(everything)) == len(due)  # none twice, none left
+    assert later.id not in everything
+    assert taken[0] and taken[1]  # they really did compete
+
+
+def test_one_request_run_on_two_hosts_at_once_adds_one_event(
+    postgres_store: PostgresAgendaStore, postgres_url: str,
+) -> None:
+    hosts = [_host(postgres_url, n) for n in range(2)]
+    for host in hosts:
+        host.pending()  # connected before the start line
+
+    def run(store: PostgresAgendaStore, key: str, start: threading.Barrier,
+            added: list[int]) -> None:
+        start.wait()
+        added.append(store.add(_event(key), request_key=key, now=NOW).id)
+
+    for n in range(20):
+        start = threading.Barrier(2)
+        added: list[int] = []
+        threads = [threading.Thread(target=run, args=(host, f"task-{n}", start, added))
+                   for host in hosts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert len(added) == 2 and added[0] == added[1]  # the redelivery found the first
+    assert len(postgres_store.owned("T1", "U1")) == 20
+
+
+def test_a_claim_passes_over_reminders_another_host_is_claiming(
+    postgres_store: PostgresAgendaStore, postgres_url: str,
+) -> None:
+    ids = [postgres_store.add(_event(f"r{i}", minutes=-1), now=NOW).id for i in range(6)]
+    with psycopg.connect(postgres_url, options="-c search_path=agenda") as other:
+        # Another host's scan, still inside its transaction: the first three are locked.
+        other.execute("SELECT id FROM agenda_events WHERE id = ANY(%s) FOR UPDATE",
+                      (ids[:3],))
+        started = time.monotonic()
+        claimed = postgres_store.claim_due(NOW, lease=120, limit=10)
+        assert time.monotonic() - started < 1.0  # it did not wait for the lock
+        assert sorted(c.event_id for c in claimed) == ids[3:]
+        other.rollback()
+    assert sorted(c.event_id for c in postgres_store.claim_due(NOW, 120, 10)) == ids[:3]
 
 
 def test_advance_is_conditional_on_the_occurrence(store: AgendaStore) -> None:
@@ -159,7 +249,7 @@ CREATE TABLE agenda_events (
 """
 
 
-def test_a_file_from_the_first_release_keeps_working(tmp_path: Path) -> None:
+def test_a_sqlite_file_from_the_first_release_keeps_working(tmp_path: Path) -> None:
     path = tmp_path / "agenda.sqlite"
     with sqlite3.connect(path) as db:
         db.executescript(OLD_SCHEMA)

@@ -38,11 +38,13 @@ def test_readyz_reports_what_the_recording_publisher_says(
     client: FlaskClient, publisher: RecordingPublisher
 ) -> None:
     ready = client.get("/readyz")
-    assert (ready.status_code, ready.json) == (200, {"status": "ready", "broker": "reachable"})
+    assert (ready.status_code, ready.json) == (200, {"status": "ready", "broker": "reachable",
+                                                     "database": "reachable"})
     publisher.fail()
     down = client.get("/readyz")
     assert (down.status_code, down.json) == (503, {"status": "unavailable",
-                                                   "broker": "unreachable"})
+                                                   "broker": "unreachable",
+                                                   "database": "reachable"})
     publisher.recover()
     assert client.get("/readyz").status_code == 200
     publisher.close()

@@ -1,23 +1,23 @@
-"""The `/mood` commands and alerts against a real store and the fake Slack over HTTP."""
+"""The `/mood` commands and alerts against a real store (on both backends) and the fake Slack
+over HTTP."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 from estafeta.grammar import Command
 from estafeta.mrkdwn import escape
 from estafeta.payloads import Context, HeardMessage
+from estafeta.settings import Settings
+from estafeta.stores import open_stores
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
 from workers.replies import SlackReplier
 from workers.sentiment.analysis import Analyzer
 from workers.sentiment.handlers import ALERT_EVERY, Mood
 from workers.sentiment.scores import Scope, Scored
-from workers.sentiment.sqlite_scores import SqliteMoodStore
-from workers.sqlite_ledger import SqliteLedger
 
 SLASH = Context(team="T1", channel="C1", user="U1", channel_type="channel", source="slash")
 API = Context(team="T1", channel="C1", user="api", source="api")
@@ -30,10 +30,10 @@ def analyzer() -> Analyzer:
 
 
 @pytest.fixture
-def mood(tmp_path: Path, fake_slack: FakeSlack, analyzer: Analyzer) -> Mood:
-    ledger = SqliteLedger(tmp_path / "sentiment.sqlite")
-    replier = SlackReplier(fake_slack.api_url, BOT_TOKEN, ledger)
-    return Mood(SqliteMoodStore(tmp_path / "sentiment.sqlite"), analyzer, replier)
+def mood(store_settings: Settings, fake_slack: FakeSlack, analyzer: Analyzer) -> Mood:
+    stores = open_stores(store_settings, "sentiment")
+    replier = SlackReplier(fake_slack.api_url, BOT_TOKEN, stores.ledger)
+    return Mood(stores.moods, analyzer, replier)
 
 
 def _ask(mood: Mood, verb: str, args: str = "", context: Context = SLASH,

@@ -1,22 +1,26 @@
-"""The mood store: idempotent scores, daily aggregates kept in step, team isolation."""
+"""The mood store on both backends: idempotent scores, daily aggregates kept in step, team
+isolation, and on PostgreSQL, workers storing the same messages at once count them once."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
+from estafeta.settings import Settings
+from estafeta.stores import open_stores
 from workers.sentiment.scores import MoodStore, Scope, Scored
-from workers.sentiment.sqlite_scores import SqliteMoodStore
 
 DAY = 86400.0
 NOON = datetime(2026, 11, 20, 12, 0, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> MoodStore:
-    return SqliteMoodStore(tmp_path / "sentiment.sqlite")
+def store(store_settings: Settings) -> MoodStore:
+    return open_stores(store_settings, "sentiment").moods
 
 
 def _scored(ts: float, score: float, *, team: str = "T1", channel: str = "C1",
@@ -62,6 +66,18 @@ def test_a_users_own_mood_spans_their_channels(store: MoodStore) -> None:
         "C2", f"{NOON:.6f}", -0.3)
 
 
+def test_a_channels_days_agree_with_its_peoples_days(store: MoodStore) -> None:
+    store.put_many([_scored(NOON, 0.8), _scored(NOON + 1, -0.6, user="U2"),
+                    _scored(NOON - DAY, 0.3, user="U2")])
+    assert store.put(_scored(NOON + 1, 0.2, user="U2")) is True  # rescored
+    assert store.delete("T1", "C1", f"{NOON:.6f}") is True
+    channel = _days(store, Scope("T1", channel="C1"))
+    assert channel == [("2026-11-19", 1, 0.3, 1, 0), ("2026-11-20", 1, 0.2, 1, 0)]
+    assert _days(store, Scope("T1", channel="C1", user="U2")) == channel
+    assert _days(store, Scope("T1", channel="C1", user="U1")) == []
+    assert _days(store, Scope("T1", user="U2")) == channel
+
+
 def test_most_negative_message_of_a_day_in_a_channel(store: MoodStore) -> None:
     store.put_many([_scored(NOON, -0.2), _scored(NOON + 60, -0.7), _scored(NOON + DAY, -0.9)])
     assert store.most_negative(Scope("T1", channel="C1"), "2026-11-20") == (
@@ -87,3 +103,74 @@ def test_alert_slots_are_rate_limited_and_opt_in(store: MoodStore) -> None:
     assert store.take_alert_slot("T1", "C1", every=3600, now=NOON + 3700) is True
     store.set_alerts("T1", "C1", False, "es", "U1")
     assert store.alerts_language("T1", "C1") is None
+
+
+def test_a_batch_that_scores_a_message_twice_ends_with_the_last_score(store: MoodStore) -> None:
+    batch = [_scored(NOON, 0.8), _scored(NOON + 1, -0.6), _scored(NOON, -0.4)]
+    assert store.put_many(batch) == 3  # stored, stored, rescored: as if one by one
+    assert _days(store, Scope("T1", channel="C1")) == [("2026-11-20", 2, -0.5, 0, 2)]
+    assert store.put_many(batch) == 2  # the first copy moves it back, the last one again
+    assert store.put_many([]) == 0
+    assert _days(store, Scope("T1", channel="C1")) == [("2026-11-20", 2, -0.5, 0, 2)]
+
+
+def test_a_deleted_message_heard_again_counts_again(store: MoodStore) -> None:
+    store.put(_scored(NOON, 0.8))
+    assert store.delete("T1", "C1", f"{NOON:.6f}") is True
+    assert _days(store, Scope("T1", channel="C1")) == []
+    assert store.put(_scored(NOON, -0.8)) is True
+    assert _days(store, Scope("T1", channel="C1")) == [("2026-11-20", 1, -0.8, 0, 1)]
+
+
+def _at_once(threads: int, call: Callable[[int], object]) -> list[object]:
+    """Run `call(0)` … `call(threads - 1)` in threads released together; their results."""
+    start = threading.Barrier(threads)
+    results: list[object] = [None] * threads
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        start.wait()
+        try:
+            results[n] = call(n)
+        except BaseException as exc:  # re-raised below, in the test's own thread
+            errors.append(exc)
+
+    workers = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def test_workers_storing_the_same_messages_at_once_count_them_once(store: MoodStore) -> None:
+    # The channel's usual language is English; Spanish counted twice would outvote it.
+    store.put_many([_scored(NOON - 3600 + n, 0.0, lang="en") for n in range(150)])
+    batch = [_scored(NOON + n, -0.5 if n % 2 else 0.5, user=f"U{n % 7}", lang="es")
+             for n in range(100)]
+
+    def store_them(n: int) -> int:
+        if n < 2:  # two batches, one in reverse order: they still wait for each other
+            return store.put_many(batch if n == 0 else batch[::-1])
+        return sum(store.put(item) for item in batch[n::6])  # others one by one
+
+    changed = _at_once(6, store_them)
+    assert sum(c for c in changed if isinstance(c, int)) == 100  # each stored by one worker
+    assert _days(store, Scope("T1", channel="C1")) == [("2026-11-20", 250, 0.0, 50, 50)]
+    assert store.usual_language("T1", "C1") == "en"
+    assert store.put_many(batch) == 0
+    # Rescored at once by two workers, in opposite orders: each edit moves its message once.
+    edited = [replace(item, score=0.9) for item in batch]
+    changed = _at_once(2, lambda n: store.put_many(edited if n == 0 else edited[::-1]))
+    assert sum(c for c in changed if isinstance(c, int)) == 100
+    assert _days(store, Scope("T1", channel="C1")) == [("2026-11-20", 250, 0.36, 100, 0)]
+    assert _days(store, Scope("T1", channel="C1", user="U0")) == [
+        ("2026-11-20", 15, 0.9, 15, 0)]
+
+
+def test_only_one_worker_takes_an_alert_slot(store: MoodStore) -> None:
+    store.set_alerts("T1", "C1", True, "en", "U1")
+    taken = _at_once(8, lambda n: store.take_alert_slot("T1", "C1", every=3600, now=NOON))
+    assert taken.count(True) == 1

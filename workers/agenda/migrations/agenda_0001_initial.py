@@ -4,8 +4,9 @@ Revision ID: agenda_0001
 Revises:
 """
 
-from estafeta.migrate import run_sql, sqlite_columns
 from alembic import op
+
+from estafeta.migrate import run_sql, sqlite_columns
 
 revision = "agenda_0001"
 down_revision = None
@@ -63,7 +64,56 @@ CREATE TABLE IF NOT EXISTS agenda_requests (
 );
 """
 
+# The same tables in the service's schema. `ready_at` is what a scan reads (its partial index
+# holds only the reminders still to deliver); "user" is quoted, being a keyword there.
 POSTGRESQL = """
+CREATE TABLE agenda_events (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    team        TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    owner       TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    folded      TEXT NOT NULL,
+    start_local TEXT NOT NULL,
+    tz          TEXT NOT NULL,
+    start_at    DOUBLE PRECISION NOT NULL,
+    rrule       TEXT,
+    time_given  BOOLEAN NOT NULL,
+    lang        TEXT NOT NULL,
+    notify      TEXT NOT NULL,
+    public      BOOLEAN NOT NULL,
+    uid         TEXT,
+    created_at  DOUBLE PRECISION NOT NULL,
+    cancelled_at DOUBLE PRECISION,
+    due_at      DOUBLE PRECISION,
+    ready_at    DOUBLE PRECISION,
+    delivered   INTEGER NOT NULL DEFAULT 0,
+    paused_at   DOUBLE PRECISION,
+    paused_reason TEXT
+);
+CREATE INDEX agenda_events_ready ON agenda_events (ready_at) WHERE ready_at IS NOT NULL;
+CREATE INDEX agenda_events_by_owner ON agenda_events (team, owner, start_at);
+CREATE INDEX agenda_events_by_channel ON agenda_events (team, channel, start_at);
+CREATE UNIQUE INDEX agenda_events_by_uid ON agenda_events (team, channel, uid)
+    WHERE uid IS NOT NULL;
+CREATE TABLE agenda_user_zones (
+    team       TEXT NOT NULL,
+    "user"     TEXT NOT NULL,
+    tz         TEXT NOT NULL,
+    is_admin   BOOLEAN NOT NULL,
+    fetched_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (team, "user")
+);
+CREATE TABLE agenda_requests (
+    team        TEXT NOT NULL,
+    request_key TEXT NOT NULL,
+    verb        TEXT NOT NULL,
+    event_id    BIGINT,
+    count       INTEGER,
+    created_at  DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (team, request_key)
+);
+CREATE INDEX agenda_requests_by_time ON agenda_requests (created_at);
 """
 
 ADDED_COLUMNS = {"paused_at": "REAL", "paused_reason": "TEXT"}
