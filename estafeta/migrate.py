@@ -209,9 +209,9 @@ def upgrade_postgres(url: str, service: str) -> None:
             try:
                 connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
                 connection.commit()
-                if service == GATEWAY:  # once per database, under the same lock
-                    connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{RESULTS_SCHEMA}"')
-                    connection.commit()
+                # Celery's result tables' schema, whichever service is migrated first.
+                connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{RESULTS_SCHEMA}"')
+                connection.commit()
                 _upgrade(connection, histories_of(service), schema)
                 connection.commit()
             finally:

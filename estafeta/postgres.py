@@ -19,7 +19,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg.abc import Buffer
 from psycopg.rows import dict_row
+from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from estafeta.stores import StoreUnavailable
@@ -100,6 +102,27 @@ def unavailable_on_failure() -> Iterator[None]:
         raise StoreUnavailable(f"PostgreSQL unavailable ({type(exc).__name__}, {state})") from exc
 
 
+class _NulSafeText(StrDumperUnknown):
+    """PostgreSQL text cannot hold NUL, which Slack text and JSON may carry: it becomes
+    U+FFFD, as on SQLite's side of the search index, instead of a failed statement."""
+
+    def dump(self, obj: str) -> Buffer | None:
+        return super().dump(obj.replace("\x00", "\ufffd"))
+
+
+class _NulSafeBinary(StrBinaryDumper):
+    """The same, for parameters sent in binary."""
+
+    def dump(self, obj: str) -> Buffer | None:
+        return super().dump(obj.replace("\x00", "\ufffd"))
+
+
+def configure(connection: psycopg.Connection[Any]) -> None:
+    """Set up a new connection: strings with NUL are stored, not refused."""
+    connection.adapters.register_dumper(str, _NulSafeText)
+    connection.adapters.register_dumper(str, _NulSafeBinary)
+
+
 _returned: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
     weakref.WeakKeyDictionary())
 
@@ -136,7 +159,7 @@ class Database:
                         timeout=POOL_TIMEOUT, name=f"estafeta-{self.schema}",
                         reconnect_timeout=RECONNECT_TIMEOUT,
                         # A connection the server dropped (a restart) is replaced, not used.
-                        check=_probe_if_idle, reset=_note_returned,
+                        check=_probe_if_idle, reset=_note_returned, configure=configure,
                         kwargs={"autocommit": True, "row_factory": dict_row,
                                 "connect_timeout": CONNECT_TIMEOUT,
                                 "options": session_options(self.schema), **TCP_OPTIONS},

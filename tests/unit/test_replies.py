@@ -263,3 +263,11 @@ def test_against_the_real_slack_only_hooks_slack_com_takes_answers() -> None:
     assert not response_url_allowed("https://slack.com/commands/T1/1/x", real)
     # The simulator's (or the tests') own host is trusted because it is this machine.
     assert response_url_allowed("http://127.0.0.1:8089/hooks/1", "http://127.0.0.1:8089/api/")
+
+
+def test_a_key_with_nul_is_kept_on_both_engines(store_settings: Settings) -> None:
+    # PostgreSQL text cannot hold NUL; hostile input must not turn into a failed statement.
+    ledger = open_stores(store_settings, "search").ledger
+    assert ledger.claim("reply\x00key")
+    ledger.mark_posted("reply\x00key")
+    assert ledger.state("reply\x00key") == "posted"

@@ -83,9 +83,11 @@ class Query:
             if kept:
                 parts.append("(" + " OR ".join(f'"{v}"' for v in variants) + ")")
         expression = " AND ".join(parts)
-        for word in self.excluded:
-            if expression:
-                expression = f"({expression}) NOT {_any_stem(word, prefix)}"
+        if expression and self.excluded:
+            # One NOT over all excluded words: nesting one NOT per word overflows FTS5's
+            # parser stack at about a hundred of them.
+            excluded = " OR ".join(_any_stem(word, prefix) for word in self.excluded)
+            expression = f"({expression}) NOT ({excluded})"
         return expression
 
     @property

@@ -1,8 +1,8 @@
 """What the search service needs from its storage: small interfaces, one module per engine.
 
-`workers.search.sqlite_store` (SQLite FTS5, one file under `DATA_DIR`) implements them today;
-`estafeta.stores.open_stores` picks the engine. Moving to PostgreSQL full-text search means
-writing another module with these methods (see README).
+`workers.search.sqlite_store` (SQLite FTS5, one file under `DATA_DIR`) and
+`workers.search.postgres_store` (a `tsvector` with a GIN index, in the `search` schema)
+implement them with the same answers; `estafeta.stores.open_stores` picks the engine.
 """
 
 from __future__ import annotations
