@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
@@ -31,7 +30,6 @@ from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -39,7 +37,7 @@ from kombu import Connection
 
 import routing
 from estafeta.migrate import migrate
-from estafeta.postgres import Database, close_pools
+from estafeta.postgres import Database, scratch_database
 from estafeta.settings import Settings
 from slacksim.fake_slack import FakeSlack
 from workers.agenda.postgres_store import PostgresAgendaStore
@@ -76,17 +74,9 @@ def _rows(count: int, first: float, span: float, start_n: int) -> Iterator[tuple
 @contextmanager
 def throwaway_database() -> Iterator[str]:
     """The URL of a new database with the agenda's schema migrated, dropped afterwards."""
-    name = f"estafeta_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(urlsplit(POSTGRES)._replace(path="/" + name))
-    try:
+    with scratch_database(POSTGRES, "estafeta_bench") as url:
         migrate(Settings(database_url=url), ["agenda"])
         yield url
-    finally:
-        close_pools()
-        with psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class _Sqlite:

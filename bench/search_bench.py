@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from kombu import Connection, Producer
@@ -32,7 +31,7 @@ import routing
 from estafeta.celery_config import celery_client
 from estafeta.migrate import migrate
 from estafeta.payloads import HeardMessage
-from estafeta.postgres import Database, close_pools
+from estafeta.postgres import Database, scratch_database
 from estafeta.settings import Settings
 from workers.search.postgres_store import PostgresSearchStore
 from workers.search.query import Query, QueryError, parse
@@ -193,18 +192,9 @@ def _query_latencies(store: SearchStore, workload: Workload) -> tuple[list[float
 @contextmanager
 def throwaway_database() -> Iterator[str]:
     """The URL of a new, migrated database, dropped afterwards."""
-    name = f"estafeta_bench_{os.getpid()}"
-    with psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(urlsplit(POSTGRES)._replace(path="/" + name))
-    try:
+    with scratch_database(POSTGRES, "estafeta_bench") as url:
         migrate(Settings(database_url=url))
         yield url
-    finally:
-        close_pools()
-        with psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _postgres(documents: list[Document], workload: Workload,

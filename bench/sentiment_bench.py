@@ -19,20 +19,18 @@ import os
 import random
 import statistics
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from estafeta.migrate import migrate
 from estafeta.payloads import Context
-from estafeta.postgres import close_pools
+from estafeta.postgres import scratch_database
 from estafeta.settings import Settings
 from estafeta.stores import open_stores
 from workers.sentiment.analysis import Analyzer
@@ -110,17 +108,9 @@ def scoring(workdir: Path, rounds: int = 5, batch: int = 500) -> dict[str, Any]:
 @contextmanager
 def throwaway_database() -> Iterator[str]:
     """The URL of a new database with the sentiment schema migrated, dropped afterwards."""
-    name = f"estafeta_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(urlsplit(POSTGRES)._replace(path="/" + name))
-    try:
+    with scratch_database(POSTGRES, "estafeta_bench") as url:
         migrate(Settings(database_url=url), ["sentiment"])
         yield url
-    finally:
-        close_pools()
-        with psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _generated(messages: int, now: float) -> Iterator[list[Scored]]:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import threading
 import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.abc import Buffer
@@ -197,3 +199,18 @@ def close_pools() -> None:
             if key[0] == os.getpid():
                 pool.close()
                 del _pools[key]
+
+
+@contextmanager
+def scratch_database(admin_url: str, prefix: str = "estafeta_scratch") -> Iterator[str]:
+    """The URL of a new, empty database on the server of `admin_url`, dropped afterwards
+    (tests and benchmarks: each run works in a database of its own)."""
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    with connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
+    finally:
+        close_pools()
+        with connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

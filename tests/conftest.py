@@ -4,16 +4,15 @@ PostgreSQL (a database per session, every store test on both backends)."""
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 
 from estafeta.migrate import migrate
-from estafeta.postgres import close_pools
+from estafeta.postgres import scratch_database
 from estafeta.settings import Settings
 from slacksim.fake_slack import FakeSlack
 from slacksim.signing import SlackSigner
@@ -53,30 +52,29 @@ POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
                                     "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A migrated database of this session's own on the machine's PostgreSQL (fails, never
     skips, when the server is not reachable)."""
-    name = f"estafeta_test_{os.getpid()}_{secrets.token_hex(3)}"
+    with _reachable_postgres(), scratch_database(POSTGRES_ADMIN_URL, "estafeta_test") as url:
+        migrate(Settings(database_url=url))
+        yield url
+
+
+@pytest.fixture
+def empty_database() -> Iterator[str]:
+    """A database of the test's own with nothing in it (not migrated), dropped afterwards."""
+    with _reachable_postgres(), scratch_database(POSTGRES_ADMIN_URL, "estafeta_empty") as url:
+        yield url
+
+
+@contextmanager
+def _reachable_postgres() -> Iterator[None]:
     try:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
+        yield
     except psycopg.OperationalError as exc:
         pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc}); start it "
                     "(`pg_ctlcluster 15 main start`) or set TEST_POSTGRES_URL", pytrace=False)
-    url = _with_database(POSTGRES_ADMIN_URL, name)
-    try:
-        migrate(Settings(database_url=url))
-        yield url
-    finally:
-        close_pools()
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def empty_postgres(url: str) -> None:

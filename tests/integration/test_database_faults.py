@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from gateway.jobs import Dispatcher, event_task_id
 from gateway.publisher import Publisher
 from slacksim.fake_slack import FakeSlack
 from slacksim.signing import SlackSigner, mention_event, message_event
-from tests.conftest import POSTGRES_ADMIN_URL, TEAM, _with_database, empty_postgres
+from tests.conftest import TEAM, empty_postgres
 from tests.integration.broker import ROOT, Vhost, WorkerProcess
 from tests.integration.conftest import free_port, worker_env
 from tests.integration.hosts import GatewayProcess, Host, eventually, running, stays, tap
@@ -108,19 +107,6 @@ def test_every_process_refuses_to_start_when_the_database_is_unreachable(
         worker.stop()
 
 
-@pytest.fixture
-def unmigrated_database() -> Iterator[str]:
-    """A database of its own, created empty: nothing has migrated it."""
-    name = f"estafeta_unmigrated_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(POSTGRES_ADMIN_URL, name)
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _schema_snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
     """Everything a migration could change: schemas, columns, indexes, and the version rows
     (with `xmin`, which a rewrite of the same value changes too)."""
@@ -148,9 +134,9 @@ def _schema_snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_processes_refuse_a_schema_behind_the_code_until_estafeta_migrate_has_run(
-    vhost: Vhost, tmp_path: Path, fake_slack: FakeSlack, unmigrated_database: str
+    vhost: Vhost, tmp_path: Path, fake_slack: FakeSlack, empty_database: str
 ) -> None:
-    env = _env(vhost, tmp_path, fake_slack, unmigrated_database)
+    env = _env(vhost, tmp_path, fake_slack, empty_database)
     started = time.monotonic()
     gateway = GatewayProcess({**env, "PORT": str(free_port())}, tmp_path / "gateway.log")
     worker = WorkerProcess(routing.AGENDA, env, tmp_path)
@@ -165,11 +151,11 @@ def test_processes_refuse_a_schema_behind_the_code_until_estafeta_migrate_has_ru
 
     first = _estafeta(env, "migrate")
     assert first.returncode == 0, first.stdout + first.stderr
-    migrated = _schema_snapshot(unmigrated_database)
+    migrated = _schema_snapshot(empty_database)
     assert {"gateway", "results", *routing.SERVICES} <= {s for (s,) in migrated["schemas"]}
     second = _estafeta(env, "migrate")
     assert second.returncode == 0, second.stdout + second.stderr
-    assert _schema_snapshot(unmigrated_database) == migrated, "the second migrate changed things"
+    assert _schema_snapshot(empty_database) == migrated, "the second migrate changed things"
     settings = Settings.from_env(env)
     assert {name: pending(settings, name) for name in databases()} == {
         name: [] for name in databases()}

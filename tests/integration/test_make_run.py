@@ -204,28 +204,14 @@ def test_make_run_refuses_a_database_it_cannot_reach_in_one_line(vhost: Vhost,
     assert "honcho" not in result.stdout  # nothing was started
 
 
-@pytest.fixture
-def fresh_database() -> Iterator[str]:
-    """A database with nothing in it yet, dropped afterwards."""
-    import psycopg
-
-    from tests.conftest import POSTGRES_ADMIN_URL, _with_database
-    name = f"estafeta_make_run_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield _with_database(POSTGRES_ADMIN_URL, name)
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def test_make_run_with_database_url_in_the_environment_migrates_and_keeps_state_there(
-    vhost: Vhost, tmp_path: Path, fresh_database: str
+    vhost: Vhost, tmp_path: Path, empty_database: str
 ) -> None:
     port = free_port()
     data_dir = tmp_path / "data"
     env = _env(SLACK_SIGNING_SECRET=OPERATOR_SECRET, API_TOKENS=f"{OPERATOR_TOKEN}:T9",
                BROKER_URL=vhost.url, DATA_DIR=str(data_dir), PORT=str(port),
-               DATABASE_URL=fresh_database, HOST="127.0.0.1", WEB_CONCURRENCY="1",
+               DATABASE_URL=empty_database, HOST="127.0.0.1", WEB_CONCURRENCY="1",
                GATEWAY_THREADS="4", WORKER_CONCURRENCY="1")
     stack = MakeRun(env, tmp_path / "make-run.log")
     url = f"http://127.0.0.1:{port}"
@@ -248,7 +234,7 @@ def test_make_run_with_database_url_in_the_environment_migrates_and_keeps_state_
         left = stack.stop()
     assert not left, f"processes left after SIGTERM: {sorted(left)}\n{stack.log()}"
     import psycopg
-    with psycopg.connect(fresh_database) as connection:
+    with psycopg.connect(empty_database) as connection:
         owners = connection.execute("SELECT count(*) FROM gateway.task_owners").fetchone()
         results = connection.execute(
             "SELECT count(*) FROM results.celery_taskmeta WHERE status = 'SUCCESS'").fetchone()

@@ -4,10 +4,8 @@ migrations are adopted, and a database that is down or behind is refused in one 
 from __future__ import annotations
 
 import runpy
-import secrets
 import socket
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -17,7 +15,6 @@ import routing
 from estafeta import migrate
 from estafeta.settings import Settings
 from estafeta.stores import open_stores
-from tests.conftest import POSTGRES_ADMIN_URL, _with_database
 
 
 def _revision_files() -> list[Path]:
@@ -94,17 +91,6 @@ def test_postgresql_migrates_twice_harmlessly(postgres_url: str) -> None:
             "SELECT count(*) FROM pg_tables WHERE schemaname = 'results'").fetchone()
     assert schemas == {*migrate.databases(), "results"}
     assert results is not None and results[0] == 2  # Celery's task and group tables
-
-
-@pytest.fixture
-def empty_database() -> Iterator[str]:
-    """A database with nothing in it (not migrated), dropped afterwards."""
-    name = f"estafeta_test_unmigrated_{secrets.token_hex(4)}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield _with_database(POSTGRES_ADMIN_URL, name)
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_a_database_behind_the_code_is_refused_until_migrated(empty_database: str) -> None:
