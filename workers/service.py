@@ -38,6 +38,7 @@ RETRY_BACKOFF_MAX = 300
 # dead-lettered, at most this far apart so that work resumes soon after it is back.
 STORE_RETRY_BACKOFF_MAX = 30
 STORE_RETRIES = 100_000
+STORE_RETRIES_HEADER = "estafeta_store_retries"  # message header: retries that waited for it
 MAX_REDELIVERIES = 5  # a message redelivered this often after worker crashes is dead-lettered
 LEDGER_RETENTION = 14 * 24 * 3600
 
@@ -86,24 +87,41 @@ class ServiceTask(Task):
         store that is unavailable is waited for without a limit on retries."""
         countdown = exc.retry_after
         store_down = isinstance(exc, StoreUnavailable)
+        waited = self.store_retries
         if countdown is None:
             countdown = get_exponential_backoff_interval(
-                RETRY_BACKOFF_FACTOR, self.request.retries,
+                RETRY_BACKOFF_FACTOR, waited if store_down else self.slack_retries,
                 STORE_RETRY_BACKOFF_MAX if store_down else RETRY_BACKOFF_MAX, full_jitter=True
             )
+        # Heard messages came through the topic exchange: retrying there would reach every
+        # listening service again, so a retry always goes to this service's command queue.
+        queue = self.service.command_queue.name
         if store_down:
-            log.warning("store unavailable (%s); retry %d in %.1fs",
-                        exc, self.request.retries + 1, countdown)
+            log.warning("store unavailable (%s); retry %d in %.1fs", exc, waited + 1, countdown)
             return self.retry(exc=exc, countdown=countdown, max_retries=STORE_RETRIES,
-                              queue=self.service.command_queue.name)
+                              queue=queue, headers={STORE_RETRIES_HEADER: waited + 1})
         if self.retries_exhausted:
             log.error("transient failure (%s); retries exhausted, dead-lettering", exc)
         else:
             log.warning("transient failure (%s); retry %d in %.1fs",
-                        exc, self.request.retries + 1, countdown)
-        # Heard messages came through the topic exchange: retrying there would reach every
-        # listening service again, so a retry always goes to this service's command queue.
-        return self.retry(exc=exc, countdown=countdown, queue=self.service.command_queue.name)
+                        exc, self.slack_retries + 1, countdown)
+        # Waiting for the database spent none of the retries Slack's failures get.
+        return self.retry(exc=exc, countdown=countdown, queue=queue,
+                          max_retries=self.max_retries + waited,
+                          headers={STORE_RETRIES_HEADER: waited})
+
+    @property
+    def store_retries(self) -> int:
+        """How many of this task's retries waited for the database."""
+        value = getattr(self.request, STORE_RETRIES_HEADER, None)
+        if value is None:  # run in-process (eager), the header stays in `headers`
+            value = (self.request.headers or {}).get(STORE_RETRIES_HEADER)
+        return int(value or 0)
+
+    @property
+    def slack_retries(self) -> int:
+        """How many of this task's retries followed a transient failure of Slack."""
+        return (self.request.retries or 0) - self.store_retries
 
     @property
     def redelivered(self) -> bool:
@@ -113,7 +131,7 @@ class ServiceTask(Task):
     @property
     def retries_exhausted(self) -> bool:
         """Whether a retry now would exceed `max_retries` (so the message will dead-letter)."""
-        return self.max_retries is not None and (self.request.retries or 0) >= self.max_retries
+        return self.max_retries is not None and self.slack_retries >= self.max_retries
 
     def guard_redelivery(self) -> None:
         """Dead-letter a message that has been redelivered too often (it crashes workers)."""

@@ -123,6 +123,28 @@ def test_a_store_unavailable_is_retried_past_max_retries_and_never_apologised_fo
     assert [r["text"] for r in fake_slack.responses(url)] == ["done"]
 
 
+def test_waiting_for_the_database_spends_none_of_slacks_retries(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    failures = [StoreUnavailable("PostgreSQL unavailable (OperationalError, 08006)")] * (
+        MAX_RETRIES + 2) + [TransientError("Slack answered 500")] * (MAX_RETRIES - 1)
+    calls: list[int] = []
+
+    def unlucky(command: Command, context: Context) -> Reply:
+        calls.append(1)
+        if failures:
+            raise failures.pop(0)
+        return Reply("done")
+
+    app = _app(tmp_path, fake_slack, ServiceHandlers(commands={"find": unlucky}))
+    url = fake_slack.response_url()
+    result = _command(app, "find", url)
+    # A long outage, then Slack failing nearly as often as it may: still answered, once.
+    assert result.successful(), result.traceback
+    assert len(calls) == 2 * MAX_RETRIES + 2
+    assert [r["text"] for r in fake_slack.responses(url)] == ["done"]
+
+
 def test_a_store_unavailable_in_the_ledger_itself_is_retried(
     tmp_path: Path, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
