@@ -38,6 +38,7 @@ CONNECT_TIMEOUT = 3  # seconds, per connection attempt
 # Slack's 3 seconds, so that the gateway's 503 (which Slack retries) reaches it in time.
 POOL_TIMEOUT = 1.5
 DEFAULT_POOL_SIZE = 4
+PRUNE_BATCH = 5_000  # rows per pruning statement
 # A server gone for longer is retried this often at least: the pool's own default (5 minutes
 # of growing backoff) would keep a process "unavailable" long after the database is back.
 RECONNECT_TIMEOUT = 10.0
@@ -190,6 +191,25 @@ class PostgresStore:
 
     def __init__(self, database: Database) -> None:
         self.database = database
+
+    def delete_in_batches(self, table: str, where: str, params: tuple[Any, ...],
+                          batches: int | None = None) -> int:
+        """Delete the rows of `table` matching `where`, `PRUNE_BATCH` per statement (each well
+        inside the statement timeout, however large the backlog); return how many went."""
+        removed = 0
+        while batches is None or batches > 0:
+            with self.database.connection() as db:
+                # ctid = ANY(ARRAY(...)): the generic plan of `IN (SELECT ...)` scans the table.
+                gone = db.execute(
+                    f"DELETE FROM {table} WHERE ctid = ANY(ARRAY("
+                    f"SELECT ctid FROM {table} WHERE {where} LIMIT {PRUNE_BATCH}))",
+                    params).rowcount
+            removed += gone
+            if gone < PRUNE_BATCH:
+                break
+            if batches is not None:
+                batches -= 1
+        return removed
 
 
 def close_pools() -> None:

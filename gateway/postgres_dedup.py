@@ -12,16 +12,11 @@ from gateway.dedup import OWNER_RETENTION, PRUNE_EVERY, RETENTION
 
 log = logging.getLogger(__name__)
 
-# Rows one prune deletes at most: a backlog (after a burst, or a pause) goes in bounded steps
-# that stay far inside the statement timeout, instead of one DELETE that is cancelled every time.
-PRUNE_BATCH = 10 * PRUNE_EVERY
-
 
 class _Pruned(PostgresStore):
     """A table of `accepted_at`-stamped rows, now and then pruned of those past `retention`."""
 
     table = ""
-    key = ""
     retention = 0.0
 
     def __init__(self, database: Database) -> None:
@@ -35,11 +30,9 @@ class _Pruned(PostgresStore):
         # Housekeeping only: the request that happens to run it has its answer already (its
         # row is written), so a database hiccup here is logged, not turned into a 503.
         try:
-            with self.database.connection() as db:
-                db.execute(
-                    f"DELETE FROM {self.table} WHERE {self.key} IN (SELECT {self.key}"
-                    f" FROM {self.table} WHERE accepted_at < %s LIMIT %s)",
-                    (now - self.retention, PRUNE_BATCH))
+            # One batch: a request thread runs it, and the next thousand inserts run another.
+            self.delete_in_batches(self.table, "accepted_at < %s", (now - self.retention,),
+                                   batches=1)
         except StoreUnavailable as exc:
             log.warning("pruning %s skipped: %s", self.table, exc)
 
@@ -48,7 +41,6 @@ class PostgresAcceptedEvents(_Pruned):
     """`AcceptedEvents` in the gateway's PostgreSQL schema."""
 
     table = "accepted_events"
-    key = "event_id"
     retention = RETENTION
 
     def __contains__(self, event_id: str) -> bool:
@@ -80,7 +72,6 @@ class PostgresTaskOwners(_Pruned):
     that another accepted."""
 
     table = "task_owners"
-    key = "task_id"
     retention = OWNER_RETENTION
 
     def record(self, task_id: str, team: str) -> None:

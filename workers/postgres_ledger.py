@@ -70,9 +70,5 @@ class PostgresLedger(PostgresStore):
     def prune(self, older_than: float) -> int:
         """Delete records older than `older_than` seconds; return how many went."""
         cutoff = time.time() - older_than
-        with self.database.transaction() as db:
-            removed = db.execute("DELETE FROM reply_claims WHERE updated_at < %s",
-                                 (cutoff,)).rowcount
-            removed += db.execute("DELETE FROM deliveries WHERE updated_at < %s",
-                                  (cutoff,)).rowcount
-        return removed
+        return (self.delete_in_batches("reply_claims", "updated_at < %s", (cutoff,))
+                + self.delete_in_batches("deliveries", "updated_at < %s", (cutoff,)))

@@ -271,3 +271,18 @@ def test_a_key_with_nul_is_kept_on_both_engines(store_settings: Settings) -> Non
     assert ledger.claim("reply\x00key")
     ledger.mark_posted("reply\x00key")
     assert ledger.state("reply\x00key") == "posted"
+
+
+def test_a_backlog_of_the_ledger_is_pruned_in_batches_on_postgresql(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from estafeta import postgres
+    from tests.conftest import empty_postgres
+    empty_postgres(postgres_url)
+    ledger = open_stores(Settings(data_dir=tmp_path, database_url=postgres_url), "search").ledger
+    for n in range(5):
+        ledger.mark_posted(f"old-{n}")
+        ledger.count_redelivery(f"task-{n}")
+    monkeypatch.setattr(postgres, "PRUNE_BATCH", 2)  # each statement deletes two rows at most
+    assert ledger.prune(older_than=-1) == 10
+    assert [ledger.state(f"old-{n}") for n in range(5)] == [None] * 5

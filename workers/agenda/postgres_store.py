@@ -310,15 +310,13 @@ class PostgresAgendaStore(PostgresStore):
     def prune(self, older_than: float) -> int:
         """Forget events cancelled or over more than `older_than` seconds ago; return how many."""
         cutoff = time.time() - older_than
-        with self.database.connection() as db:
-            return db.execute(
-                "DELETE FROM agenda_events WHERE ready_at IS NULL AND ("
-                " cancelled_at < %s OR (rrule IS NULL AND start_at < %s))", (cutoff, cutoff),
-            ).rowcount
+        return self.delete_in_batches(
+            "agenda_events",
+            "ready_at IS NULL AND (cancelled_at < %s OR (rrule IS NULL AND start_at < %s))",
+            (cutoff, cutoff))
 
     def prune_requests(self, older_than: float) -> int:
         """Forget the idempotency records of requests made more than `older_than` seconds ago;
         return how many went."""
-        with self.database.connection() as db:
-            return db.execute("DELETE FROM agenda_requests WHERE created_at < %s",
-                              (time.time() - older_than,)).rowcount
+        return self.delete_in_batches("agenda_requests", "created_at < %s",
+                                      (time.time() - older_than,))

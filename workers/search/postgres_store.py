@@ -71,10 +71,10 @@ _LONGEST_SUM = 100  # phrases summed in one expression: a much longer one is too
 _COLUMNS = ("d.id, d.team, d.channel, d.ts, d.text, d.user_id, d.channel_type, d.thread_ts,"
             " d.title, d.url, d.at")
 # A chunk of documents is one JSON parameter (PostgreSQL parses it much faster than psycopg
-# writes a dozen arrays), and the statement also counts the new documents into BM25's figures.
+# writes a dozen arrays). BM25's figures are counted once per batch, not here: a common term is
+# in every chunk, and each of its updates writes a new row version.
 _INSERT = (
-    "WITH new AS ("
-    " INSERT INTO documents (team, channel, ts, user_id, text, channel_type, thread_ts, title,"
+    "INSERT INTO documents (team, channel, ts, user_id, text, channel_type, thread_ts, title,"
     " url, at, visible_to, term_count, terms)"
     " SELECT team, channel, ts, user_id, text, channel_type, thread_ts, title, url,"
     " at::float8, visible_to, term_count, terms::tsvector"
@@ -86,19 +86,7 @@ _INSERT = (
     # In the batch's order: of two copies of a new document, the first is inserted.
     " ORDER BY n"
     " ON CONFLICT (team, channel, ts) DO NOTHING"
-    " RETURNING id, team, channel, ts, term_count, terms),"
-    " counted_terms AS ("
-    " INSERT INTO term_documents (term, shard, documents)"
-    " SELECT lexeme, %(shard)s, count(*) FROM new, unnest(tsvector_to_array(new.terms)) lexeme"
-    " GROUP BY lexeme"
-    " ON CONFLICT (term, shard) DO UPDATE"
-    " SET documents = term_documents.documents + excluded.documents),"
-    " counted_documents AS ("
-    " INSERT INTO index_totals (shard, documents, terms)"
-    " SELECT %(shard)s, count(*), coalesce(sum(term_count), 0) FROM new"
-    " ON CONFLICT (shard) DO UPDATE SET documents = index_totals.documents + excluded.documents,"
-    " terms = index_totals.terms + excluded.terms)"
-    " SELECT id, team, channel, ts FROM new"
+    " RETURNING id, team, channel, ts"
 )
 
 Row = dict[str, Any]
@@ -368,7 +356,8 @@ def _count_into_index(db: psycopg.Connection[Row], shard: int, documents: int, t
             " documents = index_totals.documents + excluded.documents,"
             " terms = index_totals.terms + excluded.terms",
             (shard, documents, terms))
-    changed = [{"term": lexeme, "n": n} for lexeme, n in lexemes.items() if n]
+    # In the order of the primary key: one pass through its pages rather than a random walk.
+    changed = [{"term": lexeme, "n": n} for lexeme, n in sorted(lexemes.items()) if n]
     if changed:
         db.execute(
             "INSERT INTO term_documents (term, shard, documents)"
@@ -385,7 +374,7 @@ class PostgresSearchStore(PostgresStore):
         """Store documents in one transaction; an unchanged document is not rewritten."""
         with self.database.transaction() as db:
             shard = _shard(db)
-            batch, inserted = self._insert_new(db, documents, shard)
+            batch, inserted = self._insert_new(db, documents)
             # The others were stored already, or came twice: each in turn is compared with
             # what is stored (an identical copy changes nothing, an edit replaces it).
             first: dict[Key, int] = {}
@@ -394,10 +383,10 @@ class PostgresSearchStore(PostgresStore):
             again = [item for number, item in enumerate(batch)
                      if item.key not in inserted or first[item.key] != number]
             before = self._stored(db, again, inserted)
-            # As the inserts counted themselves in: the stored documents, and the new ones as
-            # first inserted.
-            counted = before | {key: _stored_as(batch[first[key]], row_id)
-                                for key, row_id in inserted.items()}
+            # What BM25's figures count once this batch is in: the stored documents, and the
+            # new ones as first inserted.
+            new = {key: _stored_as(batch[first[key]], row_id) for key, row_id in inserted.items()}
+            counted = before | new
             stored = dict(counted)
             changes = 0
             edited: dict[Key, _Prepared] = {}
@@ -412,17 +401,20 @@ class PostgresSearchStore(PostgresStore):
             self._update(db, [(stored[key].id, item) for key, item in edited.items()])
             lexemes: Counter[str] = Counter()
             terms = 0
+            for document in new.values():
+                lexemes.update(document.lexemes)
+                terms += document.term_count
             for key in edited:
                 was, now = counted[key], stored[key]
                 lexemes.update(now.lexemes - was.lexemes)
                 lexemes.subtract(was.lexemes - now.lexemes)
                 terms += now.term_count - was.term_count
-            _count_into_index(db, shard, 0, terms, lexemes)
+            _count_into_index(db, shard, len(new), terms, lexemes)
         return len(inserted) + changes
 
     @staticmethod
-    def _insert_new(db: psycopg.Connection[Row], documents: Iterable[Document],
-                    shard: int) -> tuple[list[_Prepared], dict[Key, int]]:
+    def _insert_new(db: psycopg.Connection[Row],
+                    documents: Iterable[Document]) -> tuple[list[_Prepared], dict[Key, int]]:
         """Insert the documents not stored yet, chunk after chunk: the terms of the next chunk
         are computed here while the database stores the one before (pipeline mode). Return
         every document prepared, and the ids of those inserted."""
@@ -432,8 +424,7 @@ class PostgresSearchStore(PostgresStore):
             for chunk in _chunks(documents, CHUNK):
                 prepared = [_prepared(d) for d in chunk]
                 batch.extend(prepared)
-                inserts.append(db.execute(_INSERT, {"rows": _json_rows(prepared),
-                                                    "shard": shard}))
+                inserts.append(db.execute(_INSERT, {"rows": _json_rows(prepared)}))
         inserted = {(row["team"], row["channel"], row["ts"]): int(row["id"])
                     for cursor in inserts for row in cursor}
         return batch, inserted

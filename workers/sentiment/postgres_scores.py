@@ -5,7 +5,9 @@ transaction), plus `mood_channel_daily`, the same days summed per channel, from 
 channel's `/mood` reads one row a day. Two workers storing the same message at once count it
 once: the message row is inserted with `ON CONFLICT DO NOTHING`, and only the rows that insert
 returned are added to the aggregates. A message that was already there is locked (`FOR UPDATE`)
-before it is compared and rescored, so that concurrent edits take turns.
+before it is compared and rescored, so that concurrent edits take turns. Every aggregate row a
+message touches belongs to its channel, so each transaction first takes its channels' locks,
+in one order: two hosts writing the same channels wait for each other, never deadlock.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ from workers.sentiment.scores import Day, Scope, Scored, day_of
 Key = tuple[str, str, str]
 
 _SUMS = ("messages", "total", "positive", "negative")
+
+
+def _lock_channels(db: psycopg.Connection[Any], channels: set[tuple[str, str]]) -> None:
+    """Take the transaction's lock on each (team, channel), sorted, before touching its rows."""
+    for team, channel in sorted(channels):
+        db.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                   (f"mood\x1f{team}\x1f{channel}",))
 
 
 def _added(table: str) -> str:
@@ -97,6 +106,7 @@ class PostgresMoodStore(PostgresStore):
         for item in items:
             firsts.setdefault(_key(item), item)
         with self.database.transaction() as db:
+            _lock_channels(db, {(item.team, item.channel) for item in items})
             new = self._insert(db, list(firsts.values()))
             changed = len(new)
             again = []
@@ -132,7 +142,7 @@ class PostgresMoodStore(PostgresStore):
     def _rescore(self, db: psycopg.Connection[Any], item: Scored) -> int:
         """Compare a stored message with its new score and move it if it changed."""
         old = db.execute(
-            'SELECT score, "user", day FROM mood_messages'
+            'SELECT score, "user", day, public FROM mood_messages'
             " WHERE team = %s AND channel = %s AND ts = %s FOR UPDATE", _key(item)).fetchone()
         if old is None:  # deleted since the insert found it: store it anew
             return len(self._insert(db, [item]))
@@ -142,7 +152,7 @@ class PostgresMoodStore(PostgresStore):
                    " WHERE team = %s AND channel = %s AND ts = %s",
                    (item.score, item.lang, *_key(item)))
         # The message stays in its day and with its author: only the score moves.
-        self._count(db, item.team, item.channel, old["user"], old["day"], item.public,
+        self._count(db, item.team, item.channel, old["user"], old["day"], old["public"],
                     messages=0, total=item.score - old["score"],
                     positive=int(item.score >= POSITIVE) - int(old["score"] >= POSITIVE),
                     negative=int(item.score <= NEGATIVE) - int(old["score"] <= NEGATIVE))
@@ -168,6 +178,7 @@ class PostgresMoodStore(PostgresStore):
     def delete(self, team: str, channel: str, ts: str) -> bool:
         """Forget a deleted message, and take it out of its day."""
         with self.database.transaction() as db:
+            _lock_channels(db, {(team, channel)})
             old = db.execute(
                 "DELETE FROM mood_messages WHERE team = %s AND channel = %s AND ts = %s"
                 ' RETURNING score, "user", day, public', (team, channel, ts)).fetchone()

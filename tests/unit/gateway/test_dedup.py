@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from estafeta import postgres
 from estafeta.settings import Settings
 from estafeta.stores import StoreUnavailable, open_stores
 from gateway import postgres_dedup, sqlite_dedup
@@ -134,7 +135,7 @@ def test_a_backlog_is_pruned_in_bounded_steps(
 ) -> None:
     for n in range(prune_every_five - 1):
         events.claim(f"old-{n}")
-    monkeypatch.setattr(postgres_dedup, "PRUNE_BATCH", 2)
+    monkeypatch.setattr(postgres, "PRUNE_BATCH", 2)
     monkeypatch.setattr(events, "retention", -1.0)
     events.claim("new")  # the fifth: prunes two of the five
     assert [f"old-{n}" in events for n in range(4)].count(True) + ("new" in events) == 3

@@ -170,6 +170,21 @@ def test_workers_storing_the_same_messages_at_once_count_them_once(store: MoodSt
         ("2026-11-20", 15, 0.9, 15, 0)]
 
 
+def test_batches_mixing_edits_and_new_messages_across_channels_never_deadlock(
+    store: MoodStore
+) -> None:
+    # One worker edits in A and hears a new message in B; the other the reverse. Row locks
+    # taken in each phase's own order would cross; the channels' locks come first.
+    for round_ in range(15):
+        base = NOON + round_ * 10
+        store.put_many([_scored(base, 0.1, channel="CA"), _scored(base + 1, 0.1, channel="CB")])
+        batches = [[_scored(base, 0.8, channel="CA"), _scored(base + 2, 0.3, channel="CB")],
+                   [_scored(base + 3, 0.3, channel="CA"), _scored(base + 1, 0.8, channel="CB")]]
+        assert _at_once(2, lambda n, batches=batches: store.put_many(batches[n])) == [2, 2]
+    for channel in ("CA", "CB"):
+        assert _days(store, Scope("T1", channel=channel)) == [("2026-11-20", 30, 0.55, 30, 0)]
+
+
 def test_only_one_worker_takes_an_alert_slot(store: MoodStore) -> None:
     store.set_alerts("T1", "C1", True, "en", "U1")
     taken = _at_once(8, lambda n: store.take_alert_slot("T1", "C1", every=3600, now=NOON))
