@@ -92,6 +92,8 @@ CREATE TABLE agenda_events (
     paused_reason TEXT
 );
 CREATE INDEX agenda_events_ready ON agenda_events (ready_at) WHERE ready_at IS NOT NULL;
+-- Events with nothing left to remind: what pruning reads, in batches, without a table scan.
+CREATE INDEX agenda_events_finished ON agenda_events (start_at) WHERE ready_at IS NULL;
 CREATE INDEX agenda_events_by_owner ON agenda_events (team, owner, start_at);
 CREATE INDEX agenda_events_by_channel ON agenda_events (team, channel, start_at);
 CREATE UNIQUE INDEX agenda_events_by_uid ON agenda_events (team, channel, uid)
