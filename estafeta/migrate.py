@@ -14,10 +14,9 @@ start on a schema behind the code (`check_current`).
 
 from __future__ import annotations
 
-import fcntl
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ import routing
 from estafeta import postgres
 from estafeta.celery_config import RESULTS_SCHEMA, celery_client
 from estafeta.settings import Settings, sqlalchemy_url
+from estafeta.storage import file_lock
 from estafeta.urls import without_password
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,21 +157,9 @@ def _sqlite_engine(path: Path) -> sqlalchemy.Engine:
     return engine
 
 
-@contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    # Two processes opening a new file together: one migrates, the other then finds it done.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def upgrade_sqlite(path: Path, histories: list[str]) -> None:
     """Bring the tables of `histories` in the SQLite file at `path` to the code's revisions."""
-    with _file_lock(path):
+    with file_lock(path):
         engine = _sqlite_engine(path)
         try:
             with engine.begin() as connection:

@@ -3,6 +3,7 @@ brought up to date by the store's migrations (`estafeta.migrate`) when first ope
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
@@ -21,15 +22,18 @@ def open_database(path: Path, history: str) -> sqlite3.Connection:
     key = (os.getpid(), str(path))  # a forked pool process must not reuse its parent's handle
     entry = cache.get(key)
     if entry is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: autocommit, with explicit transactions where they matter.
-        connection = sqlite3.connect(path, timeout=10, isolation_level=None)
-        connection.row_factory = sqlite3.Row
-        # WAL lets several worker processes and containers on one volume read while one writes.
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute("PRAGMA busy_timeout=10000")
-        connection.execute("PRAGMA cache_size=-65536")  # 64 MiB: indexes stay in memory
+        # Under the file's lock: switching a new file to WAL needs it to itself (SQLite does
+        # not wait for that), and a migration of the file by another process or thread holds it.
+        with file_lock(path):
+            # isolation_level=None: autocommit, with explicit transactions where they matter.
+            connection = sqlite3.connect(path, timeout=10, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA busy_timeout=10000")
+            # WAL lets several worker processes and containers on one volume read while one
+            # writes.
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA cache_size=-65536")  # 64 MiB: indexes stay in memory
         entry = cache[key] = (connection, set())
     connection, applied = entry
     if history not in applied:  # several stores share one file: the ledger's and the service's
@@ -37,6 +41,19 @@ def open_database(path: Path, history: str) -> sqlite3.Connection:
         upgrade_sqlite(path, [history])
         applied.add(history)
     return connection
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold `path`'s lock file: whoever creates, converts or migrates it goes alone (across
+    processes and threads), and the others then find it done."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class SqliteFile:
