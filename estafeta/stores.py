@@ -10,8 +10,8 @@ the gateway loads no worker code by opening its own stores.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal, overload
+import importlib
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import routing
 from estafeta.settings import Settings
@@ -53,76 +53,56 @@ def open_stores(settings: Settings, service: str) -> ServiceStores | GatewayStor
     A service without stores of its own still gets its reply ledger.
     """
     if settings.uses_postgres:
-        return _postgres(settings, service)
-    return _sqlite(settings.data_dir, service)
+        from estafeta.postgres import Database
+        pool_size = settings.database_pool_size
+        if service == GATEWAY:  # every request thread may hold a connection at once
+            pool_size = max(pool_size, settings.gateway_threads)
+        # Each service in its own schema of the one database that every host shares.
+        return _build("postgres", service,
+                      Database(settings.database_url, service, pool_size))
+    # Each service in its own file under `DATA_DIR`; nobody reads another's.
+    return _build("sqlite", service, settings.data_dir / f"{service}.sqlite")
 
 
-def _postgres(settings: Settings, service: str) -> ServiceStores | GatewayStores:
-    """Each service in its own schema of the one database that every host shares."""
-    from estafeta.postgres import Database
-    pool_size = settings.database_pool_size
-    if service == GATEWAY:  # every request thread may hold a connection at once
-        pool_size = max(pool_size, settings.gateway_threads)
-    database = Database(settings.database_url, service, pool_size)
-    if service == GATEWAY:
-        from gateway.dedup import GatewayStores
-        from gateway.postgres_dedup import PostgresAcceptedEvents, PostgresTaskOwners
-        return GatewayStores(accepted_events=PostgresAcceptedEvents(database),
-                             task_owners=PostgresTaskOwners(database))
-    from workers.postgres_ledger import PostgresLedger
-    from workers.replies import ServiceStores
-    ledger = PostgresLedger(database)
-    if service == routing.SEARCH.name:
-        from workers.search.postgres_store import (
-            PostgresBackfillLog,
-            PostgresNameCache,
-            PostgresSearchState,
-            PostgresSearchStore,
-        )
-        from workers.search.store import SearchStores
-        return SearchStores(ledger=ledger, documents=PostgresSearchStore(database),
-                            state=PostgresSearchState(database),
-                            names=PostgresNameCache(database),
-                            backfills=PostgresBackfillLog(database))
-    if service == routing.AGENDA.name:
-        from workers.agenda.postgres_store import PostgresAgendaStore
-        from workers.agenda.store import AgendaStores
-        return AgendaStores(ledger=ledger, events=PostgresAgendaStore(database))
-    if service == routing.SENTIMENT.name:
-        from workers.sentiment.postgres_scores import PostgresMoodStore
-        from workers.sentiment.scores import SentimentStores
-        return SentimentStores(ledger=ledger, moods=PostgresMoodStore(database))
-    return ServiceStores(ledger=ledger)
+# What each service's stores are: the dataclass that holds them, and for each of its fields
+# the module and class of the implementation, named the same on every engine but for the
+# engine's prefix (`workers/search/sqlite_store.py:SqliteSearchStore`, `…/postgres_store.py:
+# PostgresSearchStore`). A service not listed here has its reply ledger only.
+_LEDGER = ("workers.{engine}_ledger", "Ledger")
+_STORES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
+    GATEWAY: ("gateway.dedup:GatewayStores", {
+        "accepted_events": ("gateway.{engine}_dedup", "AcceptedEvents"),
+        "task_owners": ("gateway.{engine}_dedup", "TaskOwners"),
+    }),
+    routing.SEARCH.name: ("workers.search.store:SearchStores", {
+        "ledger": _LEDGER,
+        "documents": ("workers.search.{engine}_store", "SearchStore"),
+        "state": ("workers.search.{engine}_store", "SearchState"),
+        "names": ("workers.search.{engine}_store", "NameCache"),
+        "backfills": ("workers.search.{engine}_store", "BackfillLog"),
+    }),
+    routing.AGENDA.name: ("workers.agenda.store:AgendaStores", {
+        "ledger": _LEDGER,
+        "events": ("workers.agenda.{engine}_store", "AgendaStore"),
+    }),
+    routing.SENTIMENT.name: ("workers.sentiment.scores:SentimentStores", {
+        "ledger": _LEDGER,
+        "moods": ("workers.sentiment.{engine}_scores", "MoodStore"),
+    }),
+}
+_ONLY_A_LEDGER = ("workers.replies:ServiceStores", {"ledger": _LEDGER})
+_PREFIX = {"sqlite": "Sqlite", "postgres": "Postgres"}
 
 
-def _sqlite(data_dir: Path, service: str) -> ServiceStores | GatewayStores:
-    """Each service in its own file under `data_dir`; nobody reads another's."""
-    path = data_dir / f"{service}.sqlite"
-    if service == GATEWAY:
-        from gateway.dedup import GatewayStores
-        from gateway.sqlite_dedup import SqliteAcceptedEvents, SqliteTaskOwners
-        return GatewayStores(accepted_events=SqliteAcceptedEvents(path),
-                             task_owners=SqliteTaskOwners(path))
-    from workers.replies import ServiceStores
-    from workers.sqlite_ledger import SqliteLedger
-    ledger = SqliteLedger(path)
-    if service == routing.SEARCH.name:
-        from workers.search.sqlite_store import (
-            SqliteBackfillLog,
-            SqliteNameCache,
-            SqliteSearchState,
-            SqliteSearchStore,
-        )
-        from workers.search.store import SearchStores
-        return SearchStores(ledger=ledger, documents=SqliteSearchStore(path),
-                            state=SqliteSearchState(path), names=SqliteNameCache(path),
-                            backfills=SqliteBackfillLog(path))
-    if service == routing.AGENDA.name:
-        from workers.agenda.sqlite_store import SqliteAgendaStore
-        from workers.agenda.store import AgendaStores
-        return AgendaStores(ledger=ledger, events=SqliteAgendaStore(path))
-    if service == routing.SENTIMENT.name:
-        from workers.sentiment.scores import SentimentStores
-        from workers.sentiment.sqlite_scores import SqliteMoodStore
-        return SentimentStores(ledger=ledger, moods=SqliteMoodStore(path))
-    return ServiceStores(ledger=ledger)
+def _build(engine: str, service: str, where: object) -> Any:
+    """`service`'s stores on `engine`, each opened on `where` (a file, or a database)."""
+    holder, fields = _STORES.get(service, _ONLY_A_LEDGER)
+    stores = {name: _class(module.format(engine=engine), _PREFIX[engine] + role)(where)
+              for name, (module, role) in fields.items()}
+    module, _, name = holder.partition(":")
+    return _class(module, name)(**stores)
+
+
+def _class(module: str, name: str) -> Any:
+    # Imported only when asked for: the gateway loads no worker code by opening its stores.
+    return getattr(importlib.import_module(module), name)
