@@ -12,16 +12,26 @@ from contextlib import contextmanager
 from pathlib import Path
 
 _local = threading.local()
+# (pid, file, history) already brought up to date: once per process, not once per thread.
+_migrated: set[tuple[int, str, str]] = set()
+_migrated_lock = threading.Lock()
 
 
 def open_database(path: Path, history: str) -> sqlite3.Connection:
     """A connection to `path` for this process and thread, the tables of `history` migrated."""
-    cache: dict[tuple[int, str], tuple[sqlite3.Connection, set[str]]]
+    cache: dict[tuple[int, str], sqlite3.Connection]
     cache = getattr(_local, "connections", None) or {}
     _local.connections = cache
     key = (os.getpid(), str(path))  # a forked pool process must not reuse its parent's handle
-    entry = cache.get(key)
-    if entry is None:
+    migrated = (*key, history)
+    if migrated not in _migrated:  # several stores share one file: the ledger's and the service's
+        with _migrated_lock:
+            if migrated not in _migrated:
+                from estafeta.migrate import upgrade_sqlite  # alembic, only once a file is opened
+                upgrade_sqlite(path, [history])
+                _migrated.add(migrated)
+    connection = cache.get(key)
+    if connection is None:
         # Under the file's lock: switching a new file to WAL needs it to itself (SQLite does
         # not wait for that), and a migration of the file by another process or thread holds it.
         with file_lock(path):
@@ -34,12 +44,7 @@ def open_database(path: Path, history: str) -> sqlite3.Connection:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA cache_size=-65536")  # 64 MiB: indexes stay in memory
-        entry = cache[key] = (connection, set())
-    connection, applied = entry
-    if history not in applied:  # several stores share one file: the ledger's and the service's
-        from estafeta.migrate import upgrade_sqlite  # alembic, only once a file is opened
-        upgrade_sqlite(path, [history])
-        applied.add(history)
+        cache[key] = connection
     return connection
 
 
