@@ -14,6 +14,7 @@ start on a schema behind the code (`check_current`).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import suppress
@@ -33,6 +34,7 @@ from estafeta import postgres
 from estafeta.celery_config import RESULTS_SCHEMA, celery_client
 from estafeta.settings import Settings, sqlalchemy_url
 from estafeta.storage import file_lock
+from estafeta.stores import sqlite_path
 from estafeta.urls import without_password
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,9 +76,8 @@ def _config(connection: Any = None, schema: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(ENVIRONMENT))
     config.set_main_option("path_separator", "os")
-    folders = [history_folder(LEDGER), history_folder(GATEWAY)]
-    folders += [history_folder(name) for name in routing.SERVICES]
-    config.set_main_option("version_locations", ":".join(
+    folders = [history_folder(history) for history in (LEDGER, *databases())]
+    config.set_main_option("version_locations", os.pathsep.join(
         str(folder) for folder in folders if folder.is_dir()))
     config.attributes["connection"] = connection
     config.attributes["schema"] = schema
@@ -133,11 +134,6 @@ def _current(connection: Any, schema: str | None) -> set[str]:
 
 
 # SQLite ------------------------------------------------------------------------------------
-
-
-def sqlite_path(settings: Settings, service: str) -> Path:
-    """The SQLite file of `service` under `DATA_DIR`."""
-    return settings.data_dir / f"{service}.sqlite"
 
 
 def _sqlite_engine(path: Path) -> sqlalchemy.Engine:

@@ -11,6 +11,7 @@ the gateway loads no worker code by opening its own stores.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import routing
@@ -61,7 +62,12 @@ def open_stores(settings: Settings, service: str) -> ServiceStores | GatewayStor
         return _build("postgres", service,
                       Database(settings.database_url, service, pool_size))
     # Each service in its own file under `DATA_DIR`; nobody reads another's.
-    return _build("sqlite", service, settings.data_dir / f"{service}.sqlite")
+    return _build("sqlite", service, sqlite_path(settings, service))
+
+
+def sqlite_path(settings: Settings, service: str) -> Path:
+    """The SQLite file of `service` (or the gateway) under `DATA_DIR`."""
+    return settings.data_dir / f"{service}.sqlite"
 
 
 # What each service's stores are: the dataclass that holds them, and for each of its fields
