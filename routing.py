@@ -77,6 +77,16 @@ class Service:
         return f"{self.name}.command"
 
     @property
+    def interaction_task(self) -> str:
+        """Celery task name of a click, modal submission or shortcut for this service."""
+        return f"{self.name}.interaction"
+
+    @property
+    def home_task(self) -> str:
+        """Celery task name of this service's section of a person's App Home tab."""
+        return f"{self.name}.home"
+
+    @property
     def maintenance_task(self) -> str:
         """Celery task name of this service's periodic housekeeping."""
         return f"{self.name}.maintenance"

@@ -10,7 +10,8 @@
    a real search worker.
 3. Search (bench/search_bench.py), agenda (bench/agenda_bench.py), sentiment
    (bench/sentiment_bench.py), hostile 40,000-character messages through every heard-message
-   path (bench/hostile_bench.py): see their modules.
+   path (bench/hostile_bench.py), Socket Mode envelope → ack (bench/socket_bench.py): see
+   their modules.
 """
 
 from __future__ import annotations
@@ -298,7 +299,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=40.0, help="slash commands per second")
     parser.add_argument("--only",
                         choices=["throughput", "latency", "search", "agenda", "sentiment",
-                                 "hostile"])
+                                 "hostile", "socket"])
     parser.add_argument("--search-messages", type=int, default=1_000_000,
                         help="corpus of the search benchmark, on SQLite and PostgreSQL"
                              " (100000 for a quick run)")
@@ -350,6 +351,12 @@ def main() -> int:
 
             print("Hostile text: 40,000-character messages through every heard-message path")
             report["hostile_text"] = hostile_bench.run(workdir)
+        if args.only in (None, "socket"):
+            from bench import socket_bench
+
+            print("Socket Mode: slash command envelope → ack, against the HTTP gateway's ack")
+            report["socket_mode"] = socket_bench.run(broker_url, workdir, args.requests,
+                                                     args.rate)
     print(json.dumps(report, indent=2))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))

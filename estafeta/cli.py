@@ -16,6 +16,7 @@ from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Producer
 
 import routing
+from estafeta import manifest
 from estafeta.settings import (
     LOCAL_ENV_FILE,
     Settings,
@@ -93,11 +94,69 @@ def check_database(settings: Settings) -> int:
     return 0
 
 
+def reencrypt_tokens(settings: Settings) -> int:
+    """Encrypt every installation's tokens with the first key of SLACK_TOKEN_KEY (after a new
+    key was put first), so that the old one can be dropped; one line if OAuth is off."""
+    from estafeta import migrate
+    from estafeta.installations import EncryptedInstallationStore
+    from estafeta.settings import oauth_problem
+    from estafeta.stores import StoreUnavailable, open_stores
+
+    if not settings.oauth_enabled:
+        print("estafeta: nothing to re-encrypt: SLACK_CLIENT_ID is not set, so there are no "
+              "installations (one workspace's SLACK_BOT_TOKEN is not stored).", file=sys.stderr)
+        return 2
+    problem = oauth_problem(settings)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    try:
+        migrate.require_database(settings, [migrate.INSTALLATIONS])
+        records = open_stores(settings, "installations").records
+        store = EncryptedInstallationStore(records, settings.slack_token_keys)
+        total = len(records.all_keys())
+        done = store.reencrypt_all()
+    except migrate.DatabaseNotReady as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except StoreUnavailable as exc:
+        print(f"estafeta: cannot re-encrypt the tokens now ({exc}); try again.", file=sys.stderr)
+        return 1
+    print(f"estafeta: re-encrypted the tokens of {done} installation(s) with the first key of "
+          "SLACK_TOKEN_KEY.")
+    if done < total:
+        print(f"estafeta: {total - done} installation(s) could not be decrypted with any key "
+              "(or were uninstalled meanwhile); keep every key until their workspaces "
+              "reinstall the app.", file=sys.stderr)
+        return 1
+    return 0
+
+
+SOCKET_PROCESS = "socket"
+
+
+def procfile_processes(procfile: str, socket_mode: bool) -> list[str]:
+    """Procfile processes to name to honcho: [] (all) unless the Socket Mode one is left out."""
+    try:
+        lines = Path(procfile).read_text().splitlines()
+    except OSError:
+        return []  # honcho says what is wrong with the file
+    names = [line.split(":", 1)[0].strip() for line in lines
+             if ":" in line and not line.lstrip().startswith("#")]
+    if socket_mode or SOCKET_PROCESS not in names:
+        return []
+    return [name for name in names if name != SOCKET_PROCESS]
+
+
 def run(env: dict[str, str], procfile: str = "Procfile") -> int:
     """Check the configuration and the broker, migrate the stores, then become honcho
-    running every process."""
+    running every process (the Socket Mode one only with SLACK_APP_TOKEN)."""
     settings = Settings.from_env(env)
     problem = real_slack_problem(settings, published_simulator_values(LOCAL_ENV_FILE))
+    if settings.socket_mode and not problem:
+        from gateway.socket import app_token_problem
+
+        problem = app_token_problem(settings)
     if problem:
         print(problem, file=sys.stderr)
         return 2
@@ -116,7 +175,8 @@ def run(env: dict[str, str], procfile: str = "Procfile") -> int:
     # `-e /dev/null`: honcho's env files override the environment, and by default it reads
     # .env; the environment handed over here is already layered, so honcho adds nothing.
     os.execve(honcho, [honcho, "start", "-f", procfile, "-e", os.devnull,
-                       "--port", str(settings.port)], env)
+                       "--port", str(settings.port),
+                       *procfile_processes(procfile, settings.socket_mode)], env)
     return 1  # not reached: execve replaces this process
 
 
@@ -263,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="create or upgrade every store's schema (SQLite files, or "
                    "PostgreSQL with DATABASE_URL); running it again changes nothing")
     sub.add_parser("check-database", help="check that the database is reachable and migrated")
+    sub.add_parser("reencrypt-tokens", help="encrypt every installation's tokens with the first "
+                   "key of SLACK_TOKEN_KEY, so that the keys after it can be dropped")
     dead = sub.add_parser("dead", help="inspect or replay a service's dead letters")
     dead.add_argument("action", choices=["list", "replay"])
     dead.add_argument("service", choices=sorted(routing.SERVICES))
@@ -281,9 +343,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="also post each event's reminders in the channel")
     agenda.add_argument("--private", action="store_true",
                         help="the channel is private: list it only from inside")
+    sub.add_parser("socket", help="receive Slack's events, commands and interactions over "
+                   "Socket Mode (needs SLACK_APP_TOKEN, xapp-…): no public URL")
+    manifest.add_arguments(sub.add_parser(
+        "manifest", help="print the Slack app manifest (YAML) to paste at api.slack.com"))
     demo = sub.add_parser("demo", help="drive a running gateway with a simulated Slack")
     demo.add_argument("--gateway", default=None, help="gateway URL (default http://127.0.0.1:$PORT)")
     args = parser.parse_args(argv)
+    if args.command == "manifest":  # from the declarations alone: no settings needed
+        return manifest.run(args)
     env = layered_environ(defaults=LOCAL_ENV_FILE if args.command in LOCAL_COMMANDS else None)
     if args.command == "run":
         return run(env)
@@ -294,11 +362,17 @@ def main(argv: list[str] | None = None) -> int:
         return migrate_databases(settings)
     if args.command == "check-database":
         return check_database(settings)
+    if args.command == "reencrypt-tokens":
+        return reencrypt_tokens(settings)
     if args.command == "import-kb":
         return import_kb(settings, args.directory, args.team, args.name)
     if args.command == "import-agenda":
         return import_agenda(settings, args.file, args.team, args.channel, args.tz,
                              args.remind, args.private)
+    if args.command == "socket":
+        from gateway.socket import serve
+
+        return serve(settings)
     if args.command == "dead":
         if args.action == "list":
             return dead_list(settings, args.service, args.limit)

@@ -14,9 +14,11 @@ import importlib
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import routing
+from estafeta.interactions import Form
 from estafeta.mrkdwn import escape
 
 MAX_TEXT_LENGTH = 4000  # Slack's own limit for slash command text
@@ -30,15 +32,23 @@ class Command:
     verb: str
     args: str
     lang: str  # "en" or "es"
+    # Whether the words used decided `lang`; when not, a worker asks the person's Slack
+    # locale (`users.info`) before it answers.
+    lang_known: bool = field(default=True, compare=False)
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         """The JSON form carried in a task message."""
-        return {"service": self.service, "verb": self.verb, "args": self.args, "lang": self.lang}
+        data: dict[str, Any] = {"service": self.service, "verb": self.verb, "args": self.args,
+                                "lang": self.lang}
+        if not self.lang_known:
+            data["lang_known"] = False
+        return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, str]) -> Command:
+    def from_dict(cls, data: dict[str, Any]) -> Command:
         """Rebuild a command from its JSON form (raises `KeyError`/`TypeError` when malformed)."""
-        return cls(str(data["service"]), str(data["verb"]), str(data["args"]), str(data["lang"]))
+        return cls(str(data["service"]), str(data["verb"]), str(data["args"]), str(data["lang"]),
+                   data.get("lang_known", True) is not False)
 
 
 class UsageError(ValueError):
@@ -104,6 +114,15 @@ class ArgumentVerb:
 
 
 @dataclass(frozen=True)
+class Shortcut:
+    """A global shortcut (Slack's lightning menu) a service answers; in the app manifest."""
+
+    callback_id: str
+    name: str  # what the menu shows (Slack allows 24 characters)
+    description: str  # Slack allows 80 characters
+
+
+@dataclass(frozen=True)
 class ServiceCommands:
     """What one service understands; declared in `workers/<service>/commands.py` as `COMMANDS`.
 
@@ -121,8 +140,22 @@ class ServiceCommands:
     free_text_verb: str | None = None
     empty_verb: str = HELP  # what no text at all means
     argument_verb: ArgumentVerb | None = None
-    # The `action_id`s of the service's interactive elements (buttons, menus, modals).
+    # The `action_id`s of the service's interactive elements (buttons, menus) and the
+    # `callback_id`s of its modals and shortcuts: `/slack/interactions` routes each to the
+    # service that declared it. Every id starts with the service's name and a dot.
     actions: tuple[str, ...] = ()
+    callbacks: tuple[str, ...] = ()
+    shortcuts: tuple[Shortcut, ...] = ()  # their callback_ids are routed like the others
+    # callback_id → the inputs of that modal, checked by the gateway before publishing.
+    forms: Mapping[str, Form] = field(default_factory=dict)
+    home: bool = False  # adds a section to the App Home tab (a `home` handler)
+    # The bot scopes the service's own calls need (the app manifest asks for all of them).
+    scopes: tuple[str, ...] = ()
+
+    @property
+    def interaction_ids(self) -> tuple[str, ...]:
+        """Every action_id and callback_id the service answers."""
+        return (*self.actions, *self.callbacks, *(s.callback_id for s in self.shortcuts))
 
     @property
     def handled_verbs(self) -> frozenset[str]:
@@ -176,6 +209,15 @@ def _load(service: str) -> ServiceCommands:
     for lang in LANGS:
         if not declared.help.get(lang) or not declared.overview.get(lang):
             raise DeclarationError(f"service {service!r} has no help or overview in {lang!r}")
+    ids = declared.interaction_ids
+    if foreign := [i for i in ids if not i.startswith(f"{service}.")]:
+        raise DeclarationError(f"service {service!r}: interaction ids must start with "
+                               f"{service + '.'!r}: {', '.join(foreign)}")
+    if len(set(ids)) != len(ids):
+        raise DeclarationError(f"service {service!r} declares an interaction id twice")
+    if unknown := sorted(set(declared.forms) - set(declared.callbacks)):
+        raise DeclarationError(f"service {service!r}: forms of undeclared callback ids: "
+                               f"{', '.join(unknown)}")
     return declared
 
 
@@ -247,6 +289,19 @@ def declarations() -> tuple[ServiceCommands, ...]:
     return tuple(_vocabulary().services.values())
 
 
+def interaction_service(interaction_id: str) -> str | None:
+    """The service that declared `interaction_id` (an action or callback id), if any."""
+    declared = _vocabulary().services.get(interaction_id.partition(".")[0])
+    if declared is None or interaction_id not in declared.interaction_ids:
+        return None
+    return declared.service
+
+
+def home_services() -> tuple[str, ...]:
+    """The services that add a section to the App Home tab, in `routing.SERVICES` order."""
+    return tuple(d.service for d in declarations() if d.home)
+
+
 def slash_commands() -> dict[str, str]:
     """Slash command → service, as each service declares it (the default of `SLASH_COMMANDS`)."""
     return {d.slash_command: d.service for d in declarations() if d.slash_command}
@@ -277,8 +332,14 @@ def _split_first(text: str) -> tuple[str, str]:
     return parts[0], parts[1].strip() if len(parts) > 1 else ""
 
 
-def parse(service: str, text: str, lang: str = "en") -> Command:
-    """Parse the text of a command addressed to `service` (a slash command or HTTP body)."""
+def parse(service: str, text: str, lang: str | None = None) -> Command:
+    """Parse the text of a command addressed to `service` (a slash command or HTTP body).
+
+    `lang`: the language the caller already knows; without it, and with no word that decides
+    it, the command is in English with `lang_known` False.
+    """
+    known_lang = lang is not None
+    lang = lang or "en"
     vocabulary = _vocabulary()
     commands = vocabulary.services.get(service)
     if commands is None:
@@ -289,7 +350,7 @@ def parse(service: str, text: str, lang: str = "en") -> Command:
         )
     first, rest = _split_first(text)
     if not first:
-        return Command(service, commands.empty_verb, "", lang)
+        return Command(service, commands.empty_verb, "", lang, known_lang)
     known = vocabulary.verbs[service].get(fold(first))
     if known is not None:
         verb, verb_lang = known
@@ -298,11 +359,11 @@ def parse(service: str, text: str, lang: str = "en") -> Command:
         return Command(service, verb, "" if verb == HELP else rest, verb_lang)
     argument = commands.argument_verb
     if argument is not None and argument.pattern.match(first):
-        return Command(service, argument.verb, text.strip(), lang)
+        return Command(service, argument.verb, text.strip(), lang, known_lang)
     if commands.free_text_verb is None:
         # The reply quotes the user's word, inert: `<!channel>` is shown, never sent.
         raise UsageError(service, lang, _UNKNOWN[lang].format(word=escape(first[:40])))
-    return Command(service, commands.free_text_verb, text.strip(), lang)
+    return Command(service, commands.free_text_verb, text.strip(), lang, known_lang)
 
 
 _MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s,:]*")
@@ -326,5 +387,5 @@ def parse_mention(text: str) -> Command:
             return parse(service, rest, lang)
         except UsageError as error:
             return Command(service, HELP, error.reason, error.lang)
-    lang = HELP_WORDS.get(word, "en")
-    return Command(GENERAL_HELP_SERVICE, OVERVIEW, "", lang)
+    return Command(GENERAL_HELP_SERVICE, OVERVIEW, "", HELP_WORDS.get(word, "en"),
+                   word in HELP_WORDS)

@@ -2,7 +2,8 @@
 
 Each store's tables have a *history*: a folder of Alembic revisions next to the code that uses
 them (`workers/migrations` for the reply ledger every service has, `gateway/migrations`,
-`workers/<svc>/migrations`). A service's database (its SQLite file under `DATA_DIR`, or its
+`workers/<svc>/migrations`, `estafeta/installation_migrations` for the installations that the
+gateway and every worker share). A service's database (its SQLite file under `DATA_DIR`, or its
 schema in PostgreSQL) holds the ledger's history and its own, each an Alembic branch named after
 it. A revision writes its SQL for both engines (`run_sql`).
 
@@ -41,6 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENT = Path(__file__).resolve().parent / "migrations"
 LEDGER = "ledger"
 GATEWAY = "gateway"
+# Every workspace's install of the app: written by the gateway, read (and its tokens rotated)
+# by every worker, so a database of its own rather than one process's.
+INSTALLATIONS = "installations"
 
 
 def history_folder(history: str) -> Path:
@@ -49,21 +53,23 @@ def history_folder(history: str) -> Path:
         return ROOT / "workers" / "migrations"
     if history == GATEWAY:
         return ROOT / "gateway" / "migrations"
+    if history == INSTALLATIONS:
+        return ROOT / "estafeta" / "installation_migrations"
     return ROOT / "workers" / history / "migrations"
 
 
 def histories_of(service: str) -> list[str]:
-    """The histories in `service`'s database: the gateway's, or the ledger's and the service's
-    own (a service without tables of its own has only the ledger)."""
-    if service == GATEWAY:
-        return [GATEWAY]
+    """The histories in `service`'s database: the gateway's, the installations', or the
+    ledger's and the service's own (a service without tables of its own has only the ledger)."""
+    if service in (GATEWAY, INSTALLATIONS):
+        return [service]
     own = [service] if history_folder(service).is_dir() else []
     return [LEDGER, *own]
 
 
 def databases() -> list[str]:
-    """Every database there is: the gateway's and one per worker service."""
-    return [GATEWAY, *routing.SERVICES]
+    """Every database there is: the gateway's, the installations' and one per worker service."""
+    return [GATEWAY, INSTALLATIONS, *routing.SERVICES]
 
 
 @cache

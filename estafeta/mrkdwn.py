@@ -21,3 +21,26 @@ def unescape(text: str) -> str:
     if "&" not in text:
         return text
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+ELLIPSIS = "…"
+
+
+def fit(text: str, limit: int) -> str:
+    """Mrkdwn cut to at most `limit` characters, ending with "…", never inside an escape
+    (`&amp;`) or an angle-bracket token (`<#C1>`, `<@U1>`, `<url|label>`)."""
+    if len(text) <= limit:
+        return text
+    if limit < len(ELLIPSIS):
+        return ""
+    cut = text[:limit - len(ELLIPSIS)]
+    # In mrkdwn a `<` only opens a token (a typed one is escaped): one with no `>` after it
+    # is cut through, and goes whole.
+    opening = cut.rfind("<")
+    if opening >= 0 and ">" not in cut[opening:]:
+        cut = cut[:opening]
+    # Likewise `&` only opens an escape, the longest five characters long.
+    amp = cut.rfind("&", -(len("&amp;") - 1))
+    if amp >= 0 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + ELLIPSIS

@@ -22,8 +22,10 @@ DEFAULT_BROKER_URL = "amqp://guest:guest@localhost:5672//"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DOTENV_FILE = Path(".env")  # the operator's file, in the directory a process starts in
 LOCAL_ENV_FILE = Path("local.env")  # published simulator defaults for `make run`/`make demo`
-# Variables whose local.env values are published (README, repository) and so never secret.
-SECRET_VARIABLES = ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "API_TOKENS")
+# Variables whose local.env values are published (README, repository) and so never secret;
+# none of them is ever shown by a repr or a log line.
+SECRET_VARIABLES = ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "API_TOKENS",
+                    "SLACK_CLIENT_SECRET", "SLACK_TOKEN_KEY")
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -102,6 +104,17 @@ class Settings:
     slack_signing_secret: str = field(default="", repr=False)
     slack_bot_token: str = field(default="", repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    # OAuth v2 install into many workspaces: the app's credentials, and the keys that encrypt
+    # the installations' tokens at rest (comma-separated Fernet keys; the first encrypts,
+    # every one decrypts, so that a key can be rotated).
+    slack_client_id: str = ""
+    slack_client_secret: str = field(default="", repr=False)
+    slack_token_keys: tuple[str, ...] = field(default=(), repr=False)
+    # Where Slack sends the browser back after an install (empty: this gateway's own
+    # /slack/oauth_redirect, as the request reached it).
+    slack_redirect_uri: str = ""
+    # Socket Mode: an app-level token (xapp-…) with `connections:write`.
+    slack_app_token: str = field(default="", repr=False)
     api_tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
     # Empty: each service's own declared slash command (`workers/<svc>/commands.py`).
     slash_commands: Mapping[str, str] = field(default_factory=dict)
@@ -111,6 +124,23 @@ class Settings:
     worker_concurrency: int = 2
     reminder_scan_seconds: float = 1.0  # how often beat looks for due reminders
     reminder_late_seconds: float = 60.0  # a reminder posted later than this says it is late
+
+    @property
+    def slack_api_base(self) -> str:
+        """`SLACK_API_URL` with exactly one trailing slash: the base URL of every Web API client."""
+        from estafeta.slack_api import api_base
+
+        return api_base(self.slack_api_url)
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """Whether the app installs into many workspaces (OAuth v2) rather than one."""
+        return bool(self.slack_client_id)
+
+    @property
+    def socket_mode(self) -> bool:
+        """Whether a Socket Mode process receives Slack's requests (`SLACK_APP_TOKEN`)."""
+        return bool(self.slack_app_token)
 
     @property
     def uses_postgres(self) -> bool:
@@ -140,6 +170,11 @@ class Settings:
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
             slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
             slack_api_url=env.get("SLACK_API_URL", DEFAULT_SLACK_API_URL),
+            slack_client_id=env.get("SLACK_CLIENT_ID", ""),
+            slack_client_secret=env.get("SLACK_CLIENT_SECRET", ""),
+            slack_token_keys=tuple(_split(env.get("SLACK_TOKEN_KEY", ""))),
+            slack_redirect_uri=env.get("SLACK_REDIRECT_URI", ""),
+            slack_app_token=env.get("SLACK_APP_TOKEN", ""),
             api_tokens=parse_api_tokens(env.get("API_TOKENS", "")),
             slash_commands=parse_slash_commands(env.get("SLASH_COMMANDS", "")),
             port=int(env.get("PORT", "8000")),
@@ -161,7 +196,9 @@ def published_simulator_values(path: Path = LOCAL_ENV_FILE) -> frozenset[str]:
     """The secrets and tokens `local.env` publishes for the simulator (never real ones)."""
     values = read_env_file(path)
     published = set(SIMULATOR_SECRETS)
-    published |= {values.get(name, "") for name in SECRET_VARIABLES if name != "API_TOKENS"}
+    published |= {values.get(name, "") for name in SECRET_VARIABLES
+                  if name not in {"API_TOKENS", "SLACK_TOKEN_KEY"}}
+    published |= set(_split(values.get("SLACK_TOKEN_KEY", "")))
     published |= set(parse_api_tokens(values.get("API_TOKENS", "")))
     return frozenset(value for value in published if value)
 
@@ -194,6 +231,10 @@ def real_slack_problem(settings: Settings, published: frozenset[str],
         weak.append("SLACK_BOT_TOKEN is the simulator's")
     if any(token in published for token in settings.api_tokens):
         weak.append("API_TOKENS has the simulator's token")
+    if settings.slack_client_secret and settings.slack_client_secret in published:
+        weak.append("SLACK_CLIENT_SECRET is the simulator's")
+    if any(key in published for key in settings.slack_token_keys):
+        weak.append("SLACK_TOKEN_KEY has the simulator's key")
     if not weak:
         return None
     # Names the variables, never their values.
@@ -202,12 +243,41 @@ def real_slack_problem(settings: Settings, published: frozenset[str],
             "set real values in the environment or .env.")
 
 
+def oauth_problem(settings: Settings) -> str | None:
+    """Why an OAuth install (`SLACK_CLIENT_ID` set) cannot work with `settings`, in one line;
+    None when it can, or when OAuth is off."""
+    if not settings.oauth_enabled:
+        return None
+    missing = [name for name, value in (("SLACK_CLIENT_SECRET", settings.slack_client_secret),
+                                        ("SLACK_TOKEN_KEY", settings.slack_token_keys))
+               if not value]
+    if missing:
+        return (f"estafeta: refusing to start: SLACK_CLIENT_ID is set (installs into many "
+                f"workspaces) but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'}"
+                " empty; set them, or unset SLACK_CLIENT_ID for one workspace's "
+                "SLACK_BOT_TOKEN.")
+    from cryptography.fernet import Fernet  # only processes that install use it
+
+    for number, key in enumerate(settings.slack_token_keys, 1):
+        try:
+            Fernet(key.encode())
+        except ValueError:  # binascii.Error included; the message never shows the key
+            return (f"estafeta: refusing to start: SLACK_TOKEN_KEY key {number} of "
+                    f"{len(settings.slack_token_keys)} is not a Fernet key; make one with "
+                    '`python -c "from cryptography.fernet import Fernet; '
+                    'print(Fernet.generate_key().decode())"`.')
+    return None
+
+
 def refuse_published_secrets(settings: Settings, needs_signing_secret: bool = True) -> None:
-    """Raise `RuntimeError` (one line) if `settings` would run a real Slack on published values.
+    """Raise `RuntimeError` (one line) if `settings` would run a real Slack on published values,
+    or install into workspaces without the app's secret or a valid token key.
 
     `make run` says so before starting anything; the gateway and every worker check again at
     start-up, for the deployments that never go through `make run` (compose, a PaaS).
     """
-    problem = real_slack_problem(settings, published_simulator_values(), needs_signing_secret)
+    problem = (oauth_problem(settings)
+               or real_slack_problem(settings, published_simulator_values(),
+                                     needs_signing_secret))
     if problem:
         raise RuntimeError(problem)

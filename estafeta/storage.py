@@ -1,5 +1,10 @@
 """SQLite helpers: each service keeps its own files under `DATA_DIR`, opened in WAL mode and
-brought up to date by the store's migrations (`estafeta.migrate`) when first opened."""
+brought up to date by the store's migrations (`estafeta.migrate`) when first opened.
+
+A writer waits up to `BUSY_TIMEOUT` seconds for another's write lock on the file; one that
+waited longer gets `StoreUnavailable`, as on PostgreSQL (workers retry the task with backoff,
+the gateway answers `503`), never a raw "database is locked".
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,54 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from estafeta.stores import StoreUnavailable
+
+BUSY_TIMEOUT = 10.0  # seconds a statement waits for another connection's write lock
+# What SQLite answers when the lock was not had in time (`SQLITE_BUSY` and its extended codes).
+_BUSY_MESSAGES = ("database is locked", "database is busy")
 
 _local = threading.local()
 # (pid, file, history) already brought up to date: once per process, not once per thread.
 _migrated: set[tuple[int, str, str]] = set()
 _migrated_lock = threading.Lock()
+
+
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether `exc` says another connection held the lock too long (a retry can succeed)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == sqlite3.SQLITE_BUSY  # the primary code of an extended one
+    return str(exc).startswith(_BUSY_MESSAGES)
+
+
+@contextmanager
+def unavailable_when_busy() -> Iterator[None]:
+    """Turn a lock not had in time into `StoreUnavailable` (no SQL or values in it)."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        name = getattr(exc, "sqlite_errorname", "SQLITE_BUSY")
+        raise StoreUnavailable(f"SQLite file locked by another writer ({name})") from exc
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose statements raise `StoreUnavailable` when the file stayed locked:
+    every store, in a transaction or not, without a check of its own."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        with unavailable_when_busy():
+            return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> sqlite3.Cursor:
+        with unavailable_when_busy():
+            return super().executemany(sql, parameters)
 
 
 def open_database(path: Path, history: str) -> sqlite3.Connection:
@@ -36,9 +81,10 @@ def open_database(path: Path, history: str) -> sqlite3.Connection:
         # not wait for that), and a migration of the file by another process or thread holds it.
         with file_lock(path):
             # isolation_level=None: autocommit, with explicit transactions where they matter.
-            connection = sqlite3.connect(path, timeout=10, isolation_level=None)
+            connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None,
+                                         factory=_Connection)
             connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA busy_timeout=10000")
+            connection.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
             # WAL lets several worker processes and containers on one volume read while one
             # writes.
             connection.execute("PRAGMA journal_mode=WAL")
@@ -77,12 +123,14 @@ class SqliteFile:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once (BEGIN IMMEDIATE), committed or rolled back."""
+        """One write transaction, taken at once (BEGIN IMMEDIATE), committed or rolled back;
+        `StoreUnavailable` when another connection kept the file locked for too long."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # not after an error SQLite rolled back itself
+                db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")

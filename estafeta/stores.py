@@ -1,11 +1,12 @@
 """`open_stores`: the one place that picks where a service's state lives.
 
 Every store is a Protocol in its service's own words (`workers/<svc>/store.py`,
-`workers.replies.ReplyLedger`, `gateway.dedup`); the implementations live in `sqlite_*.py`
-and `postgres_*.py` modules. Without `DATABASE_URL` every store is a SQLite file under
-`DATA_DIR`, one per service (its reply ledger included); with it, each service has a schema of
-its own in that PostgreSQL database. Implementations are imported only when asked for, so that
-the gateway loads no worker code by opening its own stores.
+`workers.replies.ReplyLedger`, `gateway.dedup`, `estafeta.installations`); the implementations
+live in `sqlite_*.py` and `postgres_*.py` modules. Without `DATABASE_URL` every store is a
+SQLite file under `DATA_DIR`, one per service (its reply ledger included); with it, each service
+has a schema of its own in that PostgreSQL database. The app's installations (OAuth) are a
+database of their own, shared by the gateway and every worker. Implementations are imported
+only when asked for, so that the gateway loads no worker code by opening its own stores.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import routing
 from estafeta.settings import Settings
 
 if TYPE_CHECKING:
+    from estafeta.installations import InstallationStores
     from gateway.dedup import GatewayStores
     from workers.agenda.store import AgendaStores
     from workers.replies import ServiceStores
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from workers.sentiment.scores import SentimentStores
 
 GATEWAY = "gateway"
+INSTALLATIONS = "installations"
 
 
 class StoreUnavailable(Exception):
@@ -44,12 +47,18 @@ def open_stores(settings: Settings, service: Literal["sentiment"]) -> SentimentS
 @overload
 def open_stores(  # type: ignore[overload-overlap]
     settings: Settings, service: Literal["gateway"]) -> GatewayStores: ...
+# Nor does "installations": the database the gateway and every worker share.
+@overload
+def open_stores(  # type: ignore[overload-overlap]
+    settings: Settings, service: Literal["installations"]) -> InstallationStores: ...
 @overload
 def open_stores(settings: Settings, service: str) -> ServiceStores: ...
 
 
-def open_stores(settings: Settings, service: str) -> ServiceStores | GatewayStores:
-    """The stores of `service` (a worker service's name, or "gateway") for these settings.
+def open_stores(settings: Settings, service: str
+                ) -> ServiceStores | GatewayStores | InstallationStores:
+    """The stores of `service` (a worker service's name, "gateway" or "installations") for
+    these settings.
 
     A service without stores of its own still gets its reply ledger.
     """
@@ -79,6 +88,10 @@ _STORES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     GATEWAY: ("gateway.dedup:GatewayStores", {
         "accepted_events": ("gateway.{engine}_dedup", "AcceptedEvents"),
         "task_owners": ("gateway.{engine}_dedup", "TaskOwners"),
+    }),
+    INSTALLATIONS: ("estafeta.installations:InstallationStores", {
+        "records": ("estafeta.{engine}_installations", "InstallationRecords"),
+        "states": ("estafeta.{engine}_installations", "OAuthStates"),
     }),
     routing.SEARCH.name: ("workers.search.store:SearchStores", {
         "ledger": _LEDGER,

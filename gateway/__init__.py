@@ -12,9 +12,10 @@ from flask import Flask
 import routing
 from estafeta import grammar
 from estafeta.celery_config import celery_client
+from estafeta.installations import DatabaseStateStore, EncryptedInstallationStore
 from estafeta.settings import Settings, refuse_published_secrets
 from estafeta.stores import open_stores
-from gateway import api, health, slack
+from gateway import api, health, oauth, slack
 from gateway.dedup import GatewayStores
 from gateway.errors import register_error_handlers
 from gateway.jobs import Dispatcher
@@ -22,6 +23,45 @@ from gateway.publisher import MessagePublisher, Publisher
 from gateway.state import Gateway
 
 MAX_BODY_BYTES = 1024 * 1024
+
+
+def databases(settings: Settings) -> list[str]:
+    """The stores the gateway needs migrated before it starts (the HTTP app and the socket)."""
+    # With OAuth, the installations too: the gateway saves installs and deletes uninstalls.
+    return ["gateway", "installations"] if settings.oauth_enabled else ["gateway"]
+
+
+def build_gateway(settings: Settings, *, celery: Celery | None = None,
+                  publisher: MessagePublisher | None = None,
+                  stores: GatewayStores | None = None) -> Gateway:
+    """What the gateway needs to accept Slack's requests, built from `settings` where not
+    given: the HTTP app and the Socket Mode process share it."""
+    if celery is None:
+        celery = celery_client(settings)
+    if publisher is None:
+        publisher = Publisher(settings.broker_url, declare=routing.declare_all)
+    if stores is None:
+        stores = open_stores(settings, "gateway")
+    extra: dict[str, Any] = {}
+    if settings.oauth_enabled:
+        # The installations database the workers read tokens from: an uninstall deletes the
+        # team's tokens there at once, so that no worker reads them again (one cached for
+        # up to a minute is refused by Slack, and then forgotten).
+        shared = open_stores(settings, "installations")
+        installations = EncryptedInstallationStore(shared.records, settings.slack_token_keys)
+        extra = {"installations": installations, "uninstall": installations.uninstall,
+                 "oauth_states": DatabaseStateStore(shared.states)}
+    return Gateway(
+        settings=settings,
+        celery=celery,
+        publisher=publisher,
+        dispatcher=Dispatcher(celery, publisher),
+        accepted_events=stores.accepted_events,
+        task_owners=stores.task_owners,
+        # SLASH_COMMANDS when the Slack app names them differently, else what services declare.
+        slash_commands=settings.slash_commands or grammar.slash_commands(),
+        **extra,
+    )
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -46,25 +86,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
-    celery: Celery | None = app.config.get("CELERY")
-    if celery is None:
-        celery = celery_client(settings)
-    publisher: MessagePublisher | None = app.config.get("PUBLISHER")
-    if publisher is None:
-        publisher = Publisher(settings.broker_url, declare=routing.declare_all)
-    stores: GatewayStores = app.config.get("STORES") or open_stores(settings, "gateway")
-    app.extensions["estafeta"] = Gateway(
-        settings=settings,
-        celery=celery,
-        publisher=publisher,
-        dispatcher=Dispatcher(celery, publisher),
-        accepted_events=stores.accepted_events,
-        task_owners=stores.task_owners,
-        # SLASH_COMMANDS when the Slack app names them differently, else what services declare.
-        slash_commands=settings.slash_commands or grammar.slash_commands(),
-    )
+    app.extensions["estafeta"] = build_gateway(
+        settings, celery=app.config.get("CELERY"), publisher=app.config.get("PUBLISHER"),
+        stores=app.config.get("STORES"))
     register_error_handlers(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(slack.bp)
+    app.register_blueprint(oauth.bp)  # a browser's requests: not signed, not under slack.bp
     app.register_blueprint(api.bp)
     return app

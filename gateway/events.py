@@ -37,7 +37,22 @@ class Hear:
     message: HeardMessage
 
 
-Action = Ignore | RunCommand | Hear
+@dataclass(frozen=True)
+class OpenHome:
+    """A person opened the bot's Home tab: every service that has a section builds it."""
+
+    context: Context
+
+
+@dataclass(frozen=True)
+class Uninstall:
+    """The app was uninstalled from a team, or its bot token revoked: forget the tokens."""
+
+    team: str
+    enterprise: str = ""
+
+
+Action = Ignore | RunCommand | Hear | OpenHome | Uninstall
 
 
 def _bot_user_ids(payload: dict[str, Any]) -> set[str]:
@@ -59,6 +74,17 @@ def classify(payload: dict[str, Any]) -> Action:
     if not team:
         return Ignore("no team")
     kind = event.get("type")
+    if kind in {"app_uninstalled", "tokens_revoked"}:
+        tokens = event.get("tokens")
+        if kind == "tokens_revoked" and not (isinstance(tokens, dict) and tokens.get("bot")):
+            return Ignore("only user tokens were revoked")  # the bot's token still works
+        return Uninstall(team, _text(payload.get("enterprise_id")))
+    if kind == "app_home_opened":
+        user = _text(event.get("user"))
+        if event.get("tab", "home") != "home" or not user:
+            return Ignore("not the Home tab")
+        return OpenHome(Context(team=team, channel=_text(event.get("channel")), user=user,
+                                channel_type="im", source="home"))
     if kind == "app_mention":
         return _mention(team, event, _bot_user_ids(payload))
     if kind == "message":

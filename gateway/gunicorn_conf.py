@@ -25,9 +25,11 @@ def on_starting(server: object) -> None:
     """Refuse to start, in one line, on a database that is down or not migrated."""
     from estafeta.migrate import DatabaseNotReady, require_database
     from estafeta.settings import Settings
+    from gateway import databases
 
+    settings = Settings.from_env()
     try:
-        require_database(Settings.from_env(), ["gateway"])
+        require_database(settings, databases(settings))
     except DatabaseNotReady as exc:
         print(exc, file=sys.stderr)
         sys.exit(1)

@@ -9,6 +9,7 @@ from celery import Celery
 
 import routing
 from estafeta.grammar import Command
+from estafeta.interactions import Interaction
 from estafeta.payloads import Context, HeardMessage, ReplyTarget
 from gateway.publisher import MessagePublisher, Outgoing
 
@@ -54,13 +55,60 @@ class Dispatcher:
         self.publisher = publisher
 
     def _message(
-        self, task_id: str, task: str, kwargs: dict[str, object], summary: str
+        self, task_id: str, task: str, kwargs: dict[str, object], summary: str,
+        args: tuple[object, ...] = (), chain: list[object] | None = None,
     ) -> tuple[dict[str, object], object]:
         # argsrepr/kwargsrepr are what worker logs show: a summary, never a response_url.
         built = self.celery.amqp.as_task_v2(
-            task_id, task, args=(), kwargs=kwargs, argsrepr="()", kwargsrepr=summary
+            task_id, task, args=args, kwargs=kwargs, argsrepr="()", kwargsrepr=summary,
+            chain=chain,
         )
         return _compact(built.headers), built.body
+
+    def _to_service(self, service: routing.Service, task_id: str, task: str,
+                    kwargs: dict[str, object], summary: str, priority: routing.Priority,
+                    args: tuple[object, ...] = (), chain: list[object] | None = None) -> None:
+        headers, body = self._message(task_id, task, kwargs, summary, args, chain)
+        self.publisher.publish(
+            Outgoing(
+                exchange=routing.COMMANDS.name,
+                routing_key=service.routing_key,
+                body=body,
+                headers=headers,
+                priority=int(priority),
+                correlation_id=task_id,
+            )
+        )
+
+    def interaction(self, service_name: str, interaction: Interaction, context: Context,
+                    reply: ReplyTarget, *, task_id: str) -> Accepted:
+        """Publish a click, submission or shortcut to the service that declared its id."""
+        service = routing.SERVICES[service_name]
+        kwargs: dict[str, object] = {"interaction": interaction.as_dict(),
+                                     "context": context.as_dict(), "reply": reply.as_dict()}
+        summary = f"{interaction.kind} {interaction.id} in {context.team}/{context.channel}"
+        self._to_service(service, task_id, service.interaction_task, kwargs, summary,
+                         service.default_priority)
+        return Accepted(task_id, service.name, interaction.id)
+
+    def home(self, services: tuple[str, ...], context: Context, *, task_id: str) -> None:
+        """Publish a person's App Home as a relay: each service in `services` adds its section
+        and hands it on (a Celery chain); the last one publishes the tab."""
+        tasks = [routing.SERVICES[name] for name in services]
+        first, rest = tasks[0], tasks[1:]
+        kwargs: dict[str, object] = {"context": context.as_dict()}
+        # A chain is carried in the message, last hop first; each hop routes by its name.
+        chain: list[object] = [
+            dict(self.celery.signature(
+                service.home_task, kwargs=kwargs,
+                options={"task_id": event_task_id(context.team, task_id, service.name),
+                         "priority": int(routing.Priority.INTERACTIVE)}))
+            for service in reversed(rest)
+        ]
+        summary = f"home of {context.team}/{context.user}"
+        self._to_service(first, task_id, first.home_task, kwargs, summary,
+                         routing.Priority.INTERACTIVE, args=({"lang": "", "sections": []},),
+                         chain=chain or None)
 
     def command(
         self,
@@ -80,17 +128,7 @@ class Dispatcher:
             "reply": reply.as_dict(),
         }
         summary = f"{command.verb} from {context.source} in {context.team}/{context.channel}"
-        headers, body = self._message(task_id, service.command_task, kwargs, summary)
-        self.publisher.publish(
-            Outgoing(
-                exchange=routing.COMMANDS.name,
-                routing_key=service.routing_key,
-                body=body,
-                headers=headers,
-                priority=int(priority),
-                correlation_id=task_id,
-            )
-        )
+        self._to_service(service, task_id, service.command_task, kwargs, summary, priority)
         return Accepted(task_id, service.name, command.verb)
 
     def heard(self, message: HeardMessage, task_id: str) -> None:

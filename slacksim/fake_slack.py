@@ -2,10 +2,17 @@
 
 Point `SLACK_API_URL` at `FakeSlack.api_url` and use `FakeSlack.response_url()` as the
 `response_url` of simulated slash commands. The tests, `make demo` and the benchmarks share it.
+
+OAuth v2: `grant(code, team, token, ...)` scripts what `oauth.v2.access` gives for a code (the
+token is accepted from then on); `grant_type=refresh_token` rotates a token (each refresh token
+is good once; the old access token stays valid for `rotation_grace` seconds, or until it
+expires). `/oauth/v2/authorize` sends the browser back to `redirect_uri` with the oldest code
+not yet handed out. The app's credentials are `client_id` / `client_secret`.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import json
@@ -15,12 +22,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 T = TypeVar("T")
 
 BOT_USER_ID = "UBOT"
 DEFAULT_TOKEN = "xoxb-fake-token"
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "fake-client-secret"
+APP_ID = "AFAKEAPP"
+# What a rotating token lives for when a grant does not say (Slack's 12 hours).
+ROTATED_EXPIRES_IN = 43_200
 
 
 @dataclass
@@ -31,6 +43,23 @@ class Call:
     params: dict[str, Any]
     path: str
     at: float = field(default_factory=time.time)
+    token: str = ""  # the bearer token it came with ("" for response_urls)
+    team: str = ""  # the workspace that token belongs to ("" when the token is unknown)
+
+
+@dataclass
+class _Grant:
+    """What `oauth.v2.access` answers for one code (or one refresh token)."""
+
+    team: str
+    token: str
+    refresh_token: str | None
+    expires_in: int | None
+    enterprise: str | None
+    user: str
+    scope: str
+    team_name: str
+    handed_out: bool = False  # the authorize page gave its code to a browser
 
 
 @dataclass
@@ -45,9 +74,29 @@ class FakeSlack:
     """An HTTP server that behaves like the parts of Slack the bot uses."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str = DEFAULT_TOKEN,
-                 team: str = "T0001") -> None:
+                 team: str = "T0001", client_id: str = CLIENT_ID,
+                 client_secret: str = CLIENT_SECRET) -> None:
         self.token = token
         self.team = team
+        self.client_id = client_id
+        self.client_secret = client_secret
+        # OAuth: codes not exchanged yet, refresh tokens not used yet, and when tokens expire.
+        self._grants: dict[str, _Grant] = {}
+        self._refreshes: dict[str, _Grant] = {}
+        self.expiries: dict[str, float] = {}
+        # Seconds an access token stays valid once it was rotated (None: until it expires).
+        self.rotation_grace: float | None = None
+        self.rotated_expires_in = ROTATED_EXPIRES_IN  # what a refreshed token lives for
+        self._rotations = itertools.count(1)
+        # Every token the fake accepts, and the workspace each belongs to: the default bot
+        # token, then what `install` adds (a second workspace, an xapp- app token, ...).
+        self.tokens: dict[str, str] = {token: team}
+        # What `apps.connections.open` answers: the websocket URL of a fake Socket Mode server.
+        self.socket_url = ""
+        # Views opened (views.open/update, by view id) and Home tabs published (by user).
+        self.views: dict[str, dict[str, Any]] = {}
+        self.homes: dict[str, dict[str, Any]] = {}
+        self._view_ids = itertools.count(1)
         self.calls: list[Call] = []
         # Channel histories served by conversations.history, newest first, as Slack does.
         self.history: dict[str, list[dict[str, Any]]] = {}
@@ -112,6 +161,31 @@ class FakeSlack:
 
     # -- scripting ---------------------------------------------------------------------------
 
+    def install(self, token: str, team: str) -> None:
+        """Accept `token` from now on, as a token of workspace `team`."""
+        with self._lock:
+            self.tokens[token] = team
+
+    def revoke(self, token: str) -> None:
+        """Answer `token_revoked` to `token` from now on."""
+        with self._lock:
+            self.tokens.pop(token, None)
+
+    def grant(self, code: str, team: str, token: str, refresh_token: str | None = None,
+              expires_in: int | None = None, *, enterprise: str | None = None,
+              user: str = "UINSTALLER", scope: str = "commands,chat:write",
+              team_name: str = "") -> None:
+        """Let `oauth.v2.access` exchange `code` (once) for `token`, a bot token of `team`
+        (with `refresh_token` and `expires_in`: a rotating one)."""
+        with self._lock:
+            self._grants[code] = _Grant(team, token, refresh_token, expires_in, enterprise,
+                                        user, scope, team_name or f"Team {team}")
+
+    def expire(self, token: str, at: float | None = None) -> None:
+        """Answer `token_expired` to `token` from `at` on (now by default)."""
+        with self._lock:
+            self.expiries[token] = time.time() if at is None else at
+
     def fail(self, method: str, status: int, *, retry_after: int | None = None,
              times: int = 1) -> None:
         """Answer the next `times` calls of `method` with HTTP `status` (429 adds Retry-After)."""
@@ -138,17 +212,38 @@ class FakeSlack:
             self.archived.clear()
             self.refusals.clear()
             self.files.clear()
+            self.views.clear()
+            self.homes.clear()
+            self.tokens = {self.token: self.team}
+            self._grants.clear()
+            self._refreshes.clear()
+            self.expiries.clear()
+            self.rotation_grace = None
+            self.rotated_expires_in = ROTATED_EXPIRES_IN
 
     # -- inspection --------------------------------------------------------------------------
 
-    def calls_to(self, method: str) -> list[Call]:
-        """Every recorded call of `method`."""
+    def calls_to(self, method: str, team: str | None = None) -> list[Call]:
+        """Every recorded call of `method` (optionally only those made with `team`'s tokens)."""
         with self._lock:
-            return [c for c in self.calls if c.method == method]
+            return [c for c in self.calls if c.method == method
+                    and (team is None or c.team == team)]
 
-    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
-        """Messages posted with `chat.postMessage` (optionally in one channel)."""
-        return [c.params for c in self.calls_to("chat.postMessage")
+    def calls_of(self, team: str) -> list[Call]:
+        """Every Web API call made with a token of workspace `team`."""
+        with self._lock:
+            return [c for c in self.calls if c.team == team]
+
+    def posted(self, channel: str | None = None, team: str | None = None
+               ) -> list[dict[str, Any]]:
+        """Messages posted with `chat.postMessage` (optionally in one channel, or with one
+        workspace's token)."""
+        return [c.params for c in self.calls_to("chat.postMessage", team)
+                if channel is None or c.params.get("channel") == channel]
+
+    def ephemerals(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages posted with `chat.postEphemeral` (optionally in one channel)."""
+        return [c.params for c in self.calls_to("chat.postEphemeral")
                 if channel is None or c.params.get("channel") == channel]
 
     def uploaded(self, channel: str | None = None) -> list[dict[str, Any]]:
@@ -204,11 +299,115 @@ class FakeSlack:
                 })
         return messages
 
-    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _views(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        view = params.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or not view.get("type"):
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            if method == "views.publish":
+                if view["type"] != "home" or not params.get("user_id"):
+                    return {"ok": False, "error": "invalid_arguments"}
+                self.homes[str(params["user_id"])] = view
+                return {"ok": True, "view": {"id": "VHOME", **view}}
+            if method == "views.open":
+                if not params.get("trigger_id"):
+                    return {"ok": False, "error": "invalid_arguments"}
+                view_id = f"V{next(self._view_ids):08d}"
+            else:  # views.update
+                view_id = str(params.get("view_id") or "")
+                if view_id not in self.views:
+                    return {"ok": False, "error": "not_found"}
+            self.views[view_id] = view
+            return {"ok": True, "view": {"id": view_id, **view}}
+
+    # -- OAuth -------------------------------------------------------------------------------
+
+    def _client_problem(self, params: dict[str, Any], authorization: str) -> str | None:
+        """Slack's error for the app's credentials, as HTTP basic auth (slack_sdk) or as the
+        form's client_id / client_secret; None when they are right."""
+        client_id = str(params.get("client_id") or "")
+        client_secret = str(params.get("client_secret") or "")
+        if authorization.startswith("Basic "):
+            with contextlib.suppress(ValueError):
+                decoded = base64.b64decode(authorization[len("Basic "):]).decode()
+                client_id, _, client_secret = decoded.partition(":")
+        if client_id != self.client_id:
+            return "invalid_client_id"
+        if client_secret != self.client_secret:
+            return "bad_client_secret"
+        return None
+
+    def _oauth_access(self, params: dict[str, Any]) -> dict[str, Any]:
+        now = time.time()
+        with self._lock:
+            if params.get("grant_type") == "refresh_token":
+                old = self._refreshes.pop(str(params.get("refresh_token") or ""), None)
+                if old is None:
+                    return {"ok": False, "error": "invalid_refresh_token"}
+                number = next(self._rotations)
+                grant = _Grant(old.team, f"xoxe.xoxb-{old.team}-rotated-{number}",
+                               f"xoxe-1-{old.team}-refresh-{number}",
+                               self.rotated_expires_in, old.enterprise, old.user,
+                               old.scope, old.team_name)
+                if self.rotation_grace is not None:
+                    for token, team in self.tokens.items():
+                        if team == old.team:
+                            self.expiries[token] = min(self.expiries.get(token, float("inf")),
+                                                       now + self.rotation_grace)
+            else:
+                exchanged = self._grants.pop(str(params.get("code") or ""), None)
+                if exchanged is None:
+                    return {"ok": False, "error": "invalid_code"}
+                grant = exchanged
+            self.tokens[grant.token] = grant.team
+            if grant.expires_in is not None:
+                self.expiries[grant.token] = now + grant.expires_in
+            if grant.refresh_token:
+                self._refreshes[grant.refresh_token] = grant
+        answer: dict[str, Any] = {
+            "ok": True, "app_id": APP_ID, "access_token": grant.token, "token_type": "bot",
+            "scope": grant.scope, "bot_user_id": BOT_USER_ID,
+            "team": {"id": grant.team, "name": grant.team_name},
+            "enterprise": {"id": grant.enterprise} if grant.enterprise else None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": grant.user},
+        }
+        if grant.refresh_token:
+            answer.update(refresh_token=grant.refresh_token, expires_in=grant.expires_in)
+        return answer
+
+    def _authorize(self, params: dict[str, Any]) -> tuple[int, dict[str, str]]:
+        """The install page: approve at once with the oldest code not handed out yet."""
+        redirect_uri = str(params.get("redirect_uri") or "")
+        if params.get("client_id") != self.client_id or not redirect_uri:
+            return 400, {}
+        with self._lock:
+            code = next((c for c, g in self._grants.items() if not g.handed_out), None)
+            if code is not None:
+                self._grants[code].handed_out = True
+        answer = ({"code": code, "state": params.get("state", "")} if code is not None
+                  else {"error": "access_denied", "state": params.get("state", "")})
+        separator = "&" if "?" in redirect_uri else "?"
+        return 302, {"Location": redirect_uri + separator + urlencode(answer)}
+
+    def _answer(self, method: str, params: dict[str, Any], team: str = "") -> dict[str, Any]:
         if method == "response_url":
             return {"ok": True}
         if method == "auth.test":
-            return {"ok": True, "user_id": BOT_USER_ID, "team_id": self.team, "bot_id": "BBOT"}
+            return {"ok": True, "user_id": BOT_USER_ID, "team_id": team or self.team,
+                    "bot_id": "BBOT"}
+        if method in {"views.open", "views.update", "views.publish"}:
+            return self._views(method, params)
+        if method == "chat.postEphemeral":
+            if not params.get("channel") or not params.get("user"):
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True, "message_ts": f"{int(time.time())}.{next(self._ts):06d}"}
+        if method == "apps.connections.open":
+            if not self.socket_url:
+                return {"ok": False, "error": "not_allowed_token_type"}
+            return {"ok": True, "url": self.socket_url}
         if method == "chat.postMessage":
             if not params.get("channel") or not (params.get("text") or params.get("blocks")):
                 return {"ok": False, "error": "no_text"}
@@ -254,6 +453,8 @@ class FakeSlack:
             user = str(params.get("user", ""))
             profile = {"id": user, "name": user.lower(), "tz": "Europe/Madrid",
                        "tz_offset": 3600, "is_admin": False, "is_owner": False}
+            if str(params.get("include_locale", "")).lower() in {"true", "1"}:
+                profile["locale"] = "en-US"  # what Slack says unless the user chose another
             return {"ok": True, "user": {**profile, **self.users.get(user, {})}}
         return {"ok": False, "error": "unknown_method"}
 
@@ -343,7 +544,7 @@ class FakeSlack:
                             params.update(body)
                     else:
                         params.update(parse_qsl(raw.decode()))
-                for key in ("metadata", "files"):
+                for key in ("metadata", "files", "view", "blocks"):
                     if isinstance(params.get(key), str):
                         params[key] = json.loads(params[key])
                 return params
@@ -357,6 +558,12 @@ class FakeSlack:
                     fake._record(Call("upload", {"bytes": len(content)}, path))
                     self._send(200 if ok else 404, {"ok": ok})
                     return
+                if path == "/oauth/v2/authorize":
+                    params = self._params()
+                    fake._record(Call("oauth.v2.authorize", params, path))
+                    status, headers = fake._authorize(params)
+                    self._send(status, {"ok": status == 302}, headers)
+                    return
                 if path.startswith("/api/"):
                     method = path[len("/api/"):]
                 elif path.startswith("/response/"):
@@ -365,32 +572,59 @@ class FakeSlack:
                     self._send(404, {"ok": False, "error": "not_found"})
                     return
                 params = self._params()
-                authorized = self.headers.get("Authorization") == f"Bearer {fake.token}"
+                given = self.headers.get("Authorization") or ""
+                if method == "oauth.v2.access":  # the app's credentials, not a token
+                    problem = fake._client_problem(params, given)
+                    params.pop("client_secret", None)  # never kept, even by a fake
+                    trouble = fake._take_trouble(method)
+                    if trouble is not None and trouble.status != 200:
+                        fake._record(Call(f"{method}!{trouble.status}", params, path))
+                        self._send(trouble.status, {"ok": False, "error": "internal_error"})
+                        return
+                    fake._record(Call(method if problem is None else f"{method}!{problem}",
+                                      params, path))
+                    if trouble is not None and trouble.stall:
+                        time.sleep(trouble.stall)
+                    self._send(200, {"ok": False, "error": problem} if problem
+                               else fake._oauth_access(params))
+                    return
+                token = given[len("Bearer "):] if given.startswith("Bearer ") else ""
+                with fake._lock:
+                    team = fake.tokens.get(token, "") if token else ""
+                    expired = team and fake.expiries.get(token, float("inf")) <= time.time()
+                if expired:
+                    fake._record(Call(f"{method}!token_expired", params, path, token=token,
+                                      team=team))
+                    self._send(200, {"ok": False, "error": "token_expired"})
+                    return
+                authorized = bool(team)
                 trouble = fake._take_trouble(method)
                 if trouble is not None and trouble.status != 200:
                     headers = {}
                     if trouble.retry_after is not None:
                         headers["Retry-After"] = str(trouble.retry_after)
                     error = "ratelimited" if trouble.status == 429 else "internal_error"
-                    fake._record(Call(f"{method}!{trouble.status}", params, path))
+                    fake._record(Call(f"{method}!{trouble.status}", params, path, token=token,
+                                      team=team))
                     self._send(trouble.status, {"ok": False, "error": error}, headers)
                     return
                 if not authorized and method != "response_url":
-                    fake._record(Call(f"{method}!invalid_auth", params, path))
+                    fake._record(Call(f"{method}!invalid_auth", params, path, token=token))
                     self._send(200, {"ok": False, "error": "invalid_auth"})
                     return
                 refusal = (fake.refusals.get(str(params.get("channel", "")))
-                           if method == "chat.postMessage" else None)
+                           if method in {"chat.postMessage", "chat.postEphemeral"} else None)
                 if refusal:
-                    fake._record(Call(f"{method}!{refusal}", params, path))
+                    fake._record(Call(f"{method}!{refusal}", params, path, token=token,
+                                      team=team))
                     self._send(200, {"ok": False, "error": refusal})
                     return
                 if method == "chat.postMessage":
                     params["ts"] = f"{int(time.time())}.{next(fake._ts):06d}"
-                fake._record(Call(method, params, path))
+                fake._record(Call(method, params, path, token=token, team=team))
                 if trouble is not None and trouble.stall:
                     time.sleep(trouble.stall)
-                self._send(200, fake._answer(method, params))
+                self._send(200, fake._answer(method, params, team))
 
             do_GET = _handle
             do_POST = _handle

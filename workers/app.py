@@ -31,7 +31,12 @@ def create_worker_app(service: routing.Service, settings: Settings | None = None
     app.conf.update(base_config(settings))
     app.conf.update(
         {
-            "task_queues": service.consumed_queues,
+            # Every service's command queue is known, so that a task handed on to another
+            # service (the next hop of a Home relay) is routed as `routing` says; the worker
+            # consumes only its own queues (selected below).
+            "task_queues": [*service.consumed_queues,
+                            *(other.command_queue for other in routing.SERVICES.values()
+                              if other is not service)],
             "task_default_queue": service.command_queue.name,
             "task_default_exchange": routing.COMMANDS.name,
             "task_default_routing_key": service.routing_key,
@@ -57,6 +62,7 @@ def create_worker_app(service: routing.Service, settings: Settings | None = None
             "worker_redirect_stdouts": False,
         }
     )
+    app.amqp.queues.select([queue.name for queue in service.consumed_queues])
     app.conf.estafeta_service = service.name
     app.conf.estafeta_settings = settings
     return app
@@ -71,8 +77,11 @@ def _require_database(sender: Any = None, **_: Any) -> None:
     service = getattr(app.conf, "estafeta_service", None)
     if service is None:  # beat, or a client app: it keeps no state of a service
         return
+    settings = app.conf.estafeta_settings
+    # With OAuth, the installations too: every task reads its team's token there.
+    databases = [service, "installations"] if settings.oauth_enabled else [service]
     try:
-        require_database(app.conf.estafeta_settings, [service])
+        require_database(settings, databases)
     except DatabaseNotReady as exc:
         print(exc, file=sys.stderr, flush=True)
         os._exit(1)  # Celery reports an exception here as a crash with a traceback

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import socket
 import time
-import urllib.error
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -16,6 +15,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from estafeta.payloads import ReplyTarget
+from estafeta.slack_api import NETWORK_ERRORS as _NETWORK_ERRORS
+from estafeta.slack_api import REFUSED_TOKEN_ERRORS, api_base
 from estafeta.urls import redacted_url, response_url_allowed
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,13 @@ POSTED_LOOKBACK = 3600.0
 # what an earlier attempt could not.
 CURRENT_ATTEMPT: ContextVar[tuple[int, bool]] = ContextVar("current_attempt",
                                                            default=(0, False))
+# The team the running task works for, set by workers/service.py from the task's own context:
+# every Web API call uses that team's token, and no other.
+CURRENT_TEAM: ContextVar[str] = ContextVar("current_team", default="")
+# What Slack answers to an ephemeral message where the bot cannot post one.
+EPHEMERAL_REFUSALS = frozenset({"channel_not_found", "not_in_channel", "user_not_in_channel",
+                                "is_archived"})
+
 
 @dataclass(frozen=True)
 class Upload:
@@ -46,12 +54,61 @@ class Upload:
 
 @dataclass
 class Reply:
-    """What a handler answers: text for people, data for HTTP clients, maybe a file."""
+    """What a handler answers: text for people, data for HTTP clients, maybe a file.
+
+    `blocks` (Block Kit, as dicts) is what Slack shows; `text` stays the fallback that
+    notifications, screen readers and HTTP clients get.
+    """
 
     text: str
     data: dict[str, Any] = field(default_factory=dict)
     in_channel: bool = False  # slash commands: visible to the whole channel, not only the caller
     upload: Upload | None = None
+    blocks: list[dict[str, Any]] | None = None
+    # A response_url answer that takes the place of the message whose button was clicked.
+    replace_original: bool = False
+
+
+class NotInstalled(Exception):
+    """No token for the team the work belongs to: nothing is sent (never with another's)."""
+
+    def __init__(self, team: str) -> None:
+        super().__init__(f"team {team or '(none)'} has no installation of the app")
+        self.team = team
+
+
+class TokenSource(Protocol):
+    """Where a team's bot token comes from: one token, or the installations of many teams."""
+
+    def token_for(self, team: str) -> str | None:
+        """The bot token of `team` (None: the app is not installed there)."""
+
+    def refused(self, team: str, token: str) -> None:
+        """Slack refused `token` (revoked, expired): forget it."""
+
+
+@dataclass(frozen=True)
+class StaticToken:
+    """Single-workspace mode: `SLACK_BOT_TOKEN` answers for the one workspace it belongs to."""
+
+    token: str
+
+    def token_for(self, team: str) -> str | None:
+        """The one token, whatever the team (empty: none)."""
+        return self.token or None
+
+    def refused(self, team: str, token: str) -> None:
+        """Nothing to forget: the operator sets a new token and restarts."""
+
+
+@contextmanager
+def acting_for(team: str) -> Iterator[None]:
+    """Make every Web API call inside the block use `team`'s token."""
+    reset = CURRENT_TEAM.set(team)
+    try:
+        yield
+    finally:
+        CURRENT_TEAM.reset(reset)
 
 
 class TransientError(Exception):
@@ -108,22 +165,36 @@ def _slack_api_error(exc: SlackApiError) -> Exception:
     return exc
 
 
-_NETWORK_ERRORS = (urllib.error.URLError, socket.timeout, ConnectionError, TimeoutError)
-
-
 class SlackReplier:
     """Posts replies through the Slack Web API and `response_url`s, once per reply key."""
 
-    def __init__(self, api_url: str, bot_token: str, ledger: ReplyLedger) -> None:
+    def __init__(self, api_url: str, bot_token: str, ledger: ReplyLedger,
+                 tokens: TokenSource | None = None) -> None:
         self.api_url = api_url
-        self.client = WebClient(
-            token=bot_token or None,
-            base_url=api_url if api_url.endswith("/") else api_url + "/",
-            timeout=SLACK_TIMEOUT,
-            retry_handlers=[],  # retries are Celery's job: a worker never sleeps on Slack
-        )
+        self.base_url = api_base(api_url)
+        self.tokens: TokenSource = tokens or StaticToken(bot_token)
         self.ledger = ledger
-        self._bot_team = ""  # the workspace of the bot's token, from `auth.test`, once known
+        self._clients: dict[str, WebClient] = {}  # by token
+        self._token_teams: dict[str, str] = {}  # token → its workspace, from `auth.test`
+
+    @property
+    def client(self) -> WebClient:
+        """The Web API client of the team the running task works for (`CURRENT_TEAM`)."""
+        team = CURRENT_TEAM.get()
+        token = self.tokens.token_for(team)
+        if not token:
+            raise NotInstalled(team)
+        client = self._clients.get(token)
+        if client is None:
+            if len(self._clients) > 1000:  # tokens rotate: old clients are not kept forever
+                self._clients.clear()
+            client = self._clients[token] = WebClient(
+                token=token,
+                base_url=self.base_url,
+                timeout=SLACK_TIMEOUT,
+                retry_handlers=[],  # retries are Celery's job: a worker never sleeps on Slack
+            )
+        return client
 
     def deliver(self, target: ReplyTarget, key: str, reply: Reply, attempt: int | None = None,
                 takeover: bool | None = None) -> bool:
@@ -152,7 +223,7 @@ class SlackReplier:
         if state == "posted":
             log.info("reply %s already posted; not posting again", key)
             return False
-        if state == "posting" and target.kind != "response_url" and self._already_posted(
+        if state == "posting" and target.kind in {"thread", "channel"} and self._already_posted(
                 target, key):
             # An earlier attempt died between Slack's answer and our record of it.
             self.ledger.mark_posted(key)
@@ -160,6 +231,9 @@ class SlackReplier:
         if target.kind == "response_url":
             return self._once(key, attempt, takeover,
                               lambda: self._post_to_response_url(target, reply))
+        if target.kind == "ephemeral":  # leaves no trace to look for: the claim decides
+            return self._once(key, attempt, takeover,
+                              lambda: self._post_ephemeral(target, reply))
         return self._once(key, attempt, takeover,
                           lambda: self._post_with_key(target, key, reply))
 
@@ -180,11 +254,19 @@ class SlackReplier:
         return True
 
     def call(self, method: str, **arguments: Any) -> dict[str, Any]:
-        """Call a Web API method (`conversations_history`, ...); transient failures (429, 5xx,
-        network) become `TransientError`, others stay `SlackApiError`."""
+        """Call a Web API method (`conversations_history`, ...) with the current team's token;
+        transient failures (429, 5xx, network) become `TransientError`, others stay
+        `SlackApiError`; a team without a token raises `NotInstalled`."""
+        client = self.client
         try:
-            response = getattr(self.client, method)(**arguments)
+            response = getattr(client, method)(**arguments)
         except SlackApiError as exc:
+            error = exc.response.get("error")
+            # `account_inactive` also answers a post to a deactivated person: only from
+            # `auth.test` does it say that the bot's own token is dead.
+            if client.token and (error in REFUSED_TOKEN_ERRORS - {"account_inactive"}
+                                 or (error == "account_inactive" and method == "auth_test")):
+                self.tokens.refused(CURRENT_TEAM.get(), client.token)
             raise _slack_api_error(exc) from exc
         except _NETWORK_ERRORS as exc:
             raise TransientError(f"Slack unreachable: {exc}") from exc
@@ -207,11 +289,12 @@ class SlackReplier:
                   initial_comment=upload.comment or None, thread_ts=upload.thread_ts or None)
 
     def bot_team(self) -> str:
-        """The team the bot's token belongs to (`auth.test`), asked once per process: a
+        """The team the current token belongs to (`auth.test`), asked once per token: a
         token's workspace never changes."""
-        if not self._bot_team:
-            self._bot_team = str(self.call("auth_test").get("team_id") or "")
-        return self._bot_team
+        token = self.client.token or ""
+        if token not in self._token_teams:
+            self._token_teams[token] = str(self.call("auth_test").get("team_id") or "")
+        return self._token_teams[token]
 
     def open_direct(self, user: str) -> str:
         """The id of the bot's direct conversation with `user` (`conversations.open`)."""
@@ -224,7 +307,20 @@ class SlackReplier:
             reply.text,
             thread_ts=target.thread_ts or None,
             metadata={"event_type": REPLY_EVENT_TYPE, "event_payload": {"reply_key": key}},
+            **({"blocks": reply.blocks} if reply.blocks else {}),
         )
+
+    def _post_ephemeral(self, target: ReplyTarget, reply: Reply) -> None:
+        blocks = {"blocks": reply.blocks} if reply.blocks else {}
+        try:
+            self.call("chat_postEphemeral", channel=target.channel, user=target.user,
+                      text=reply.text, **blocks)
+        except SlackApiError as exc:
+            # A modal opened from a conversation the bot is not in: Slack refuses an ephemeral
+            # there, so the answer goes to the person's direct messages instead.
+            if exc.response.get("error") not in EPHEMERAL_REFUSALS:
+                raise
+            self.post_message(self.open_direct(target.user), reply.text, **blocks)
 
     def _already_posted(self, target: ReplyTarget, key: str) -> bool:
         if target.kind == "thread":
@@ -257,6 +353,8 @@ class SlackReplier:
         try:
             response = webhook.send(
                 text=reply.text,
+                blocks=reply.blocks or None,
+                replace_original=reply.replace_original or None,
                 response_type="in_channel" if reply.in_channel else "ephemeral",
             )
         except _NETWORK_ERRORS as exc:

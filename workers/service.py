@@ -19,17 +19,34 @@ from celery.utils.time import get_exponential_backoff_interval
 import routing
 from estafeta import grammar, mrkdwn
 from estafeta.grammar import Command
+from estafeta.interactions import Interaction
 from estafeta.payloads import Context, HeardMessage, ReplyTarget
 from estafeta.settings import Settings
 from estafeta.stores import StoreUnavailable, open_stores
 from workers.droppable import DROPPABLE_TASKS
-from workers.replies import CURRENT_ATTEMPT, Reply, ReplyLedger, SlackReplier, TransientError
+from workers.home import home_view
+from workers.locale import Locales
+from workers.replies import (
+    CURRENT_ATTEMPT,
+    CURRENT_TEAM,
+    NotInstalled,
+    Reply,
+    ReplyLedger,
+    SlackReplier,
+    TransientError,
+)
 
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[Command, Context], Reply]
+# A click, modal submission or shortcut, in the person's language; None: nothing to say.
+InteractionHandler = Callable[[Interaction, Context, str], Reply | None]
+# The service's section of a person's App Home tab (Block Kit blocks), in their language.
+HomeHandler = Callable[[Context, str], list[dict[str, Any]]]
 HeardHandler = Callable[[HeardMessage], None]
 MaintenanceHandler = Callable[[], dict[str, Any]]
+# Where a Slack request came from: a person is there, with a Slack locale to ask.
+_FROM_SLACK = frozenset({"slash", "mention", "interaction", "home"})
 
 MAX_RETRIES = 8
 RETRY_BACKOFF_FACTOR = 2  # seconds: 2, 4, 8, ... with full jitter
@@ -57,6 +74,18 @@ class ServiceHandlers:
     commands: Mapping[str, CommandHandler]
     on_heard: HeardHandler | None = None
     maintenance: list[MaintenanceHandler] = field(default_factory=list)
+    # action_id / callback_id → handler, for every id the service declares.
+    interactions: Mapping[str, InteractionHandler] = field(default_factory=dict)
+    home: HomeHandler | None = None
+
+
+def _team_of(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
+    """The team a task works for, from its own arguments: a context, a heard message, a
+    backfill job (passed by keyword or in place), whichever names one."""
+    for value in (kwargs.get("context"), kwargs.get("message"), kwargs.get("job"), *args):
+        if isinstance(value, dict) and isinstance(value.get("team"), str):
+            return str(value["team"])
+    return ""
 
 
 class ServiceTask(Task):
@@ -72,6 +101,9 @@ class ServiceTask(Task):
         # A reply claimed by an earlier attempt that failed (a Slack 5xx) stays claimed: this
         # attempt's number lets the retry take the claim over, and post.
         token = CURRENT_ATTEMPT.set((self.request.retries or 0, self.redelivered))
+        # Every Web API call inside uses this team's token (`SlackReplier.client`); a task that
+        # works for several teams (a batch of reminders) says so with `acting_for`.
+        team = CURRENT_TEAM.set(_team_of(args, kwargs))
         try:
             return super().__call__(*args, **kwargs)
         except StoreUnavailable as exc:
@@ -79,7 +111,13 @@ class ServiceTask(Task):
                 log.warning("%s skipped: %s", self.name, exc)
                 return None
             raise self.retry_later(exc) from exc
+        except NotInstalled as exc:
+            # Never another team's token: the message waits in the dead letters, to be
+            # replayed once the team installs the app again.
+            log.warning("%s: %s; nothing sent to Slack, message dead-lettered", self.name, exc)
+            raise Reject(str(exc), requeue=False) from exc
         finally:
+            CURRENT_TEAM.reset(team)
             CURRENT_ATTEMPT.reset(token)
 
     def retry_later(self, exc: TransientError | StoreUnavailable) -> Exception:
@@ -158,6 +196,16 @@ def check_handlers(service: str, declared: grammar.ServiceCommands,
     if undeclared := sorted(handled - declared.handled_verbs):
         raise HandlersMismatch(f"service {service!r}: handlers have no verb declared in "
                                f"{where}: {', '.join(undeclared)}")
+    ids = set(declared.interaction_ids)
+    if unhandled := sorted(ids - set(handlers.interactions)):
+        raise HandlersMismatch(f"service {service!r}: interaction ids declared in {where} "
+                               f"have no handler: {', '.join(unhandled)}")
+    if undeclared := sorted(set(handlers.interactions) - ids):
+        raise HandlersMismatch(f"service {service!r}: interaction handlers have no id "
+                               f"declared in {where}: {', '.join(undeclared)}")
+    if declared.home != (handlers.home is not None):
+        raise HandlersMismatch(f"service {service!r}: `home` in {where} and its home "
+                               "handler must come together")
 
 
 def _help(declared: grammar.ServiceCommands) -> CommandHandler:
@@ -178,10 +226,14 @@ def _overview(command: Command, context: Context) -> Reply:
 
 def make_replier(settings: Settings, service: routing.Service,
                  ledger: ReplyLedger | None = None) -> SlackReplier:
-    """The Slack client of a service, with its reply ledger (from `open_stores` by default)."""
+    """The Slack client of a service, with its reply ledger (from `open_stores` by default)
+    and its teams' tokens (the installations with OAuth, else `SLACK_BOT_TOKEN`)."""
+    from workers.tokens import token_source  # the installations' code only where it is used
+
     if ledger is None:
         ledger = open_stores(settings, service.name).ledger
-    return SlackReplier(settings.slack_api_url, settings.slack_bot_token, ledger)
+    return SlackReplier(settings.slack_api_url, settings.slack_bot_token, ledger,
+                        tokens=token_source(settings))
 
 
 def task_base(service: routing.Service, replier: SlackReplier) -> type[ServiceTask]:
@@ -224,6 +276,42 @@ def register_service(
             log.warning("could not tell the caller that task %s failed: %s",
                         task.request.id, type(exc).__name__)
 
+    locales = Locales(replier)
+
+    def language(lang: str, known: bool, context: Context) -> str:
+        """`lang` when the words decided it, else the person's Slack locale (cached)."""
+        if known or context.source not in _FROM_SLACK or not context.user:
+            return lang
+        return locales.lang_of(context.user) or lang
+
+    def answer(task: ServiceTask, target: ReplyTarget, lang: str,
+               produce: Callable[[], Reply | None]) -> tuple[Reply | None, bool]:
+        """Run a handler (`produce`) and post its reply once; (the reply, posted now)."""
+        try:
+            # Side effects are keyed by the task id: a retry or a redelivery finds the first.
+            reply = produce()
+        except TransientError as exc:
+            # Slack failed inside the handler (users.info, conversations.open, ...): retry the
+            # whole request like a failed reply; once retries run out it dead-letters.
+            if task.retries_exhausted:
+                apologize(task, target, lang)
+            raise task.retry_later(exc) from exc
+        except (TaskPredicate, StoreUnavailable, NotInstalled):
+            # A handler's own Retry/Reject/Ignore is Celery's business; the database being
+            # away is retried by `ServiceTask.__call__`, with no apology (it will be done).
+            raise
+        except Exception:
+            # A permanent failure dead-letters at once; the user still hears about it.
+            apologize(task, target, lang)
+            raise
+        if reply is None:
+            return None, False
+        try:
+            # The attempt and whether it is a redelivery come from `ServiceTask.__call__`.
+            return reply, replier.deliver(target, key=task.request.id, reply=reply)
+        except TransientError as exc:
+            raise task.retry_later(exc) from exc
+
     @app.task(name=service.command_task, bind=True, base=base, shared=False)
     def run_command(
         self: ServiceTask, command: dict[str, str], context: dict[str, str],
@@ -242,35 +330,69 @@ def register_service(
             parsed = Command(parsed.service, "help",
                              f"Unknown command `{mrkdwn.escape(parsed.verb[:40])}`.",
                              parsed.lang)
-        try:
-            # Side effects are keyed by the task id: a retry or a redelivery finds the first.
-            answer = handler(parsed, replace(where, request_id=self.request.id))
-        except TransientError as exc:
-            # Slack failed inside the handler (users.info, conversations.open, ...): retry the
-            # whole command like a failed reply; once retries run out it dead-letters.
-            if self.retries_exhausted:
-                apologize(self, target, parsed.lang)
-            raise self.retry_later(exc) from exc
-        except (TaskPredicate, StoreUnavailable):
-            # A handler's own Retry/Reject/Ignore is Celery's business; the database being
-            # away is retried by `ServiceTask.__call__`, with no apology (it will be done).
-            raise
-        except Exception:
-            # A permanent failure dead-letters at once; the user still hears about it.
-            apologize(self, target, parsed.lang)
-            raise
-        try:
-            # The attempt and whether it is a redelivery come from `ServiceTask.__call__`.
-            posted = replier.deliver(target, key=self.request.id, reply=answer)
-        except TransientError as exc:
-            raise self.retry_later(exc) from exc
+        parsed = replace(parsed, lang=language(parsed.lang, parsed.lang_known, where),
+                         lang_known=True)
+        asked = replace(where, request_id=self.request.id)
+        answered, posted = answer(self, target, parsed.lang, lambda: handler(parsed, asked))
         result: dict[str, Any] = {"service": service.name, "verb": parsed.verb,
                                   "team": where.team, "posted": posted}
-        if where.source == "api":
+        if where.source == "api" and answered is not None:
             # Only an HTTP caller reads the result (GET /api/v1/tasks). A Slack command's
             # answer is in Slack; its text (snippets of private messages) stays out of results.
-            result.update(text=answer.text, data=answer.data)
+            result.update(text=answered.text, data=answered.data)
         return result
+
+    if handlers.interactions:
+        interactions = handlers.interactions
+
+        @app.task(name=service.interaction_task, bind=True, base=base, shared=False)
+        def interact(
+            self: ServiceTask, interaction: dict[str, Any], context: dict[str, str],
+            reply: dict[str, str],
+        ) -> dict[str, Any]:
+            """Answer one click, modal submission or shortcut, and post the reply once."""
+            self.guard_redelivery()
+            item = Interaction.from_dict(interaction)
+            where = replace(Context.from_dict(context), request_id=self.request.id)
+            target = ReplyTarget.from_dict(reply)
+            replier.check_target(target)
+            handler = interactions.get(item.id)
+            if handler is None:  # published by something else than the gateway
+                raise Reject(f"no handler for {item.id[:80]!r}", requeue=False)
+            declared_lang = item.metadata().get("lang", "")
+            lang = (declared_lang if declared_lang in grammar.LANGS
+                    else language("en", False, where))
+            _, posted = answer(self, target, lang, lambda: handler(item, where, lang))
+            return {"service": service.name, "interaction": item.id, "team": where.team,
+                    "posted": posted}
+
+    if handlers.home is not None:
+        home_section = handlers.home
+
+        @app.task(name=service.home_task, bind=True, base=base, shared=False,
+                  ignore_result=True)
+        def home(self: ServiceTask, so_far: dict[str, Any], context: dict[str, str]
+                 ) -> dict[str, Any]:
+            """Add this service's section to a person's Home tab; the last service publishes."""
+            self.guard_redelivery()
+            where = replace(Context.from_dict(context), request_id=self.request.id)
+            lang = str(so_far.get("lang") or "") or language("en", False, where)
+            sections = [s for s in so_far.get("sections") or [] if isinstance(s, list)]
+            try:
+                sections.append(home_section(where, lang))
+            except TransientError as exc:
+                raise self.retry_later(exc) from exc
+            except (TaskPredicate, StoreUnavailable, NotInstalled):
+                raise
+            except Exception:  # one service failing leaves the others' sections standing
+                log.exception("%s: the Home section of %s failed", service.name, where.team)
+            if not self.request.chain:  # the last of the relay
+                try:
+                    replier.call("views_publish", user_id=where.user,
+                                 view=home_view(sections, lang))
+                except TransientError as exc:
+                    raise self.retry_later(exc) from exc
+            return {"lang": lang, "sections": sections}
 
     if handlers.on_heard is not None:
         on_heard = handlers.on_heard

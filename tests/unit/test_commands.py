@@ -42,7 +42,8 @@ def test_a_declaration_imports_no_worker_code(service: str, tmp_path: Path) -> N
 def test_every_service_declares_its_commands(service: str) -> None:
     declared = grammar.declaration(service)
     assert declared.service == service
-    assert declared.actions == ()  # no interactive elements yet
+    # Every interaction id names its service first: no two services can claim one.
+    assert all(i.startswith(f"{service}.") for i in declared.interaction_ids)
     assert declared.handled_verbs  # something for its handlers to answer
 
 

@@ -28,7 +28,7 @@ FINDS_APP = """
 import json, sys
 from celery.app.utils import find_app
 app = find_app(sys.argv[1])
-print(json.dumps({"main": app.main, "queues": sorted(q.name for q in app.conf.task_queues),
+print(json.dumps({"main": app.main, "queues": sorted(app.amqp.queues.consume_from),
                   "tasks": sorted(t for t in app.tasks if not t.startswith("celery."))}))
 """
 

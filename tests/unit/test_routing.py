@@ -63,3 +63,17 @@ def test_result_cleanup_is_routed_to_one_services_command_queue() -> None:
     assert route["queue"].name == service.command_queue.name
     assert route["routing_key"] == service.routing_key
     assert route["exchange"] == routing.COMMANDS.name
+
+
+def test_a_worker_routes_to_every_service_but_consumes_only_its_own_queues() -> None:
+    from estafeta.settings import Settings
+    from workers.app import create_worker_app
+
+    for service in routing.SERVICES.values():
+        app = create_worker_app(service, Settings())
+        assert sorted(app.amqp.queues.consume_from) == sorted(
+            q.name for q in service.consumed_queues)
+        for other in routing.SERVICES.values():
+            route = app.amqp.router.route({}, other.home_task)
+            assert route["queue"].name == other.command_queue.name
+            assert route["queue"].queue_arguments == other.command_queue.queue_arguments

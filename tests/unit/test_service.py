@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 import routing
 from estafeta import grammar
 from estafeta.grammar import Command
+from estafeta.interactions import Interaction
 from estafeta.payloads import Context, HeardMessage, ReplyTarget
 from estafeta.stores import StoreUnavailable
 from slacksim.fake_slack import FakeSlack
@@ -33,14 +34,21 @@ def _app(tmp_path: Path, fake_slack: FakeSlack, handlers: ServiceHandlers) -> Ce
     # Eager: a retry runs again at once, in this process, up to max_retries.
     app.conf.update(task_always_eager=True, task_eager_propagates=False)
     # These tests exercise one verb; the others search declares are never sent here.
-    unused = dict.fromkeys(grammar.declaration("search").handled_verbs, _never_sent)
-    handlers = replace(handlers, commands={**unused, **handlers.commands})
+    declared = grammar.declaration("search")
+    unused = dict.fromkeys(declared.handled_verbs, _never_sent)
+    unclicked = dict.fromkeys(declared.interaction_ids, _never_clicked)
+    handlers = replace(handlers, commands={**unused, **handlers.commands},
+                       interactions={**unclicked, **handlers.interactions})
     register_service(app, routing.SEARCH, handlers, _replier(tmp_path, fake_slack))
     return app
 
 
 def _never_sent(command: Command, context: Context) -> Reply:
     raise AssertionError(f"{command.verb} was not sent")
+
+
+def _never_clicked(item: Interaction, context: Context, lang: str) -> Reply | None:
+    raise AssertionError(f"{item.id} was not clicked")
 
 
 def _command(app: Celery, verb: str, url: str, args: str = "", task_id: str = "task-1") -> Any:

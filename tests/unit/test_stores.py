@@ -4,6 +4,7 @@ files, or a PostgreSQL schema per service) keeps them."""
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,22 @@ def test_the_gateway_and_a_new_service_get_their_own_files(tmp_path: Path) -> No
     assert _files(other) == {"ledger": tmp_path / "weather.sqlite"}
 
 
+def test_the_installations_are_one_file_every_process_shares(tmp_path: Path) -> None:
+    stores = open_stores(Settings(data_dir=tmp_path), "installations")
+    assert set(_files(stores)) == {"records", "states"}
+    assert set(_files(stores).values()) == {tmp_path / "installations.sqlite"}
+
+
+def test_the_installations_migrations_are_shipped_in_the_package() -> None:
+    from estafeta import migrate
+
+    folder = migrate.history_folder(migrate.INSTALLATIONS)
+    assert list(folder.glob("installations_*.py"))
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())[
+        "tool"]["setuptools"]["package-data"]
+    assert f"{folder.name}/*.py" in package_data["estafeta"]
+
+
 def _schemas(stores: object) -> dict[str, str]:
     return {name: value.database.schema for name, value in vars(stores).items()
             if isinstance(value, PostgresStore)}
@@ -119,6 +136,9 @@ def test_with_a_database_the_gateway_and_a_new_service_get_their_own_schemas(
     assert set(_schemas(gateway)) == {"accepted_events", "task_owners"}
     assert set(_schemas(gateway).values()) == {"gateway"}
     assert _schemas(open_stores(settings, "weather")) == {"ledger": "weather"}
+    installations = open_stores(settings, "installations")
+    assert set(_schemas(installations)) == {"records", "states"}
+    assert set(_schemas(installations).values()) == {"installations"}
 
 
 def test_search_state_remembers_queries_domains_and_names(store_settings: Settings) -> None:
@@ -145,3 +165,29 @@ def test_search_state_remembers_queries_domains_and_names(store_settings: Settin
     assert stores.names.ids("T1", "channel", "general") == ["C10", "C2", "CB", "Cb"]
     assert stores.names.ids("T1", "user", "general") == []
     assert stores.names.ids("T2", "channel", "general") == []
+
+
+@pytest.mark.parametrize("service", [*sorted(routing.SERVICES), "gateway", "installations"])
+def test_a_sqlite_file_another_writer_keeps_locked_is_unavailable_for_every_store(
+        service: str, tmp_path: Path) -> None:
+    import sqlite3
+
+    from estafeta.stores import StoreUnavailable
+
+    stores = open_stores(Settings(data_dir=tmp_path), service)  # type: ignore[call-overload]
+    store = next(iter(vars(stores).values()))
+    assert isinstance(store, SqliteFile)
+    store.db.execute("PRAGMA busy_timeout=50")  # not 10 s: a fast test
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailable), store.transaction():
+            pass
+        with pytest.raises(StoreUnavailable):
+            store.db.execute("CREATE TABLE IF NOT EXISTS probe (x)")  # a write outside one
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with store.transaction() as db:  # the connection was left clean
+        db.execute("CREATE TABLE probe (x)")
+    assert not store.db.in_transaction

@@ -1,6 +1,19 @@
 """What the agenda service understands: `/agenda`, `@bot remind me …` (a declaration only)."""
 
-from estafeta.grammar import ServiceCommands, Verb, Words
+from estafeta.grammar import ServiceCommands, Shortcut, Verb, Words
+from estafeta.interactions import CHOICE, DATE, TEXT, TIME, Form, Input
+
+# What the form's "repeat" menu offers: the rules `workers.agenda.form` turns them into.
+REPEATS = ("none", "daily", "weekdays", "weekly", "monthly")
+TITLE_LIMIT = 200  # characters of an event's title typed in the form
+
+# The add form: each input's name is its block_id and its action_id.
+ADD_FORM = Form(inputs=(
+    Input("title", TEXT, max_length=TITLE_LIMIT),
+    Input("date", DATE, max_length=10),
+    Input("time", TIME, max_length=5),
+    Input("repeat", CHOICE, max_length=10, choices=REPEATS),
+))
 
 COMMANDS = ServiceCommands(
     service="agenda",
@@ -17,6 +30,18 @@ COMMANDS = ServiceCommands(
     ),
     # Free text is an event to add: "/agenda standup every monday at 9".
     free_text_verb="add",
+    # `/agenda` alone opens the add form (from Slack; an HTTP caller gets the help).
+    empty_verb="form",
+    actions=("agenda.cancel", "agenda.done", "agenda.snooze_10m", "agenda.snooze_1h",
+             "agenda.snooze_tomorrow", "agenda.open_form"),
+    # agenda.add: the add form's submission; agenda.new: the global shortcut that opens it.
+    callbacks=("agenda.add",),
+    # The lightning menu's "New event": the same form as `/agenda` alone.
+    shortcuts=(Shortcut("agenda.new", "New event", "Add an event or a reminder to the agenda"),),
+    forms={"agenda.add": ADD_FORM},
+    home=True,
+    scopes=("commands", "chat:write", "users:read", "im:write", "channels:read",
+            "groups:read", "mpim:read", "im:read", "files:write"),
     overview={
         "en": "`agenda <what> <when>`, `remind me to <what> <when>` – events and reminders "
               "(`agenda help`)",
@@ -26,6 +51,8 @@ COMMANDS = ServiceCommands(
     help={
         "en": (
             "*agenda* – events and reminders, in plain English or Spanish.\n"
+            "• `/agenda` – a form to add an event (also in the shortcuts menu and the Home "
+            "tab)\n"
             "• `/agenda add <what> <when>` – e.g. `send the report tomorrow at 10am`, "
             "`standup every monday at 9`, `call Ana in 2 hours` (in a channel, the channel "
             "is reminded)\n"
@@ -37,6 +64,8 @@ COMMANDS = ServiceCommands(
         ),
         "es": (
             "*agenda* – eventos y recordatorios, en español o en inglés.\n"
+            "• `/agenda` – un formulario para añadir un evento (también en el menú de atajos "
+            "y en la pestaña Inicio)\n"
             "• `/agenda añade <qué> <cuándo>` – p. ej. `enviar el informe mañana a las 10`, "
             "`reunión de equipo todos los lunes a las 9`, `llamar a Ana dentro de 2 horas` "
             "(en un canal, se avisa al canal)\n"

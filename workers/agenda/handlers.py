@@ -6,6 +6,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.errors import SlackApiError
@@ -13,10 +14,10 @@ from slack_sdk.errors import SlackApiError
 from estafeta.grammar import Command, fold
 from estafeta.mrkdwn import escape
 from estafeta.payloads import Context
-from workers.agenda import texts
+from workers.agenda import blocks, texts
 from workers.agenda.calendar import to_ics
 from workers.agenda.store import AgendaStore, Event, NewEvent
-from workers.agenda.when import Unclear, describe, next_occurrence, parse_event
+from workers.agenda.when import Unclear, When, describe, next_occurrence, parse_event
 from workers.replies import Reply, SlackReplier, Upload, conversation_kind
 from workers.service import LEDGER_RETENTION, CommandHandler, ServiceHandlers
 
@@ -82,17 +83,26 @@ class Agenda:
         self.store.remember_user(context.team, context.user, tz, is_admin)
         return Person(tz, is_admin)
 
-    def may_cancel(self, event: Event, context: Context, person: Person) -> bool:
+    def may_cancel(self, event: Event, context: Context, person: Person,
+                   creators: dict[str, str] | None = None) -> bool:
         """The owner may cancel; so may the workspace's admins and the creator of the channel
-        whose agenda holds the event (Slack's closest thing to a channel's admin)."""
+        whose agenda holds the event (Slack's closest thing to a channel's admin).
+
+        `creators`: channel → creator already asked (a listing asks once per channel).
+        """
         if event.owner and event.owner == context.user:
             return True
         if not event.channel or context.source == "api":
             return False
         if person.is_admin:
             return True
+        if creators is not None and event.channel in creators:
+            return creators[event.channel] == context.user
         info = self.replier.call("conversations_info", channel=event.channel).get("channel")
-        return bool(info) and (info or {}).get("creator") == context.user
+        creator = str((info or {}).get("creator") or "") if isinstance(info, dict) else ""
+        if creators is not None:
+            creators[event.channel] = creator
+        return bool(creator) and creator == context.user
 
     def api_channel_refusal(self, channel: str, team: str) -> str:
         """Why an HTTP caller of `team` may not have reminders posted in `channel` ('' if it
@@ -124,9 +134,12 @@ class Agenda:
 
     def conversation_kind(self, context: Context) -> str:
         """channel, group, im or mpim: where a Slack request came from. A slash command says
-        so; an `app_mention` event does not, so Slack is asked (`conversations.info`)."""
-        if context.channel_type or context.source not in {"slash", "mention"} or (
-                not context.channel):
+        so; an `app_mention` event does not, nor does a modal (its channel's id is all it
+        carries, and private channels' ids start with C too), so Slack is asked
+        (`conversations.info`)."""
+        asked = context.source == "interaction" or (
+            context.source in {"slash", "mention"} and not context.channel_type)
+        if not asked or not context.channel:
             return context.channel_type
         try:
             info = self.replier.call("conversations_info", channel=context.channel)
@@ -146,7 +159,7 @@ class Agenda:
         # store.add keeps it once; asking first only spares a re-run its Slack calls.
         first = self.store.done_event(context.team, context.request_id, "add")
         if first is not None:
-            return self._added(first)
+            return self.added(first, context)
         if not command.args.strip():
             return Reply(texts.get(lang, "add_usage"), {"error": "empty"})
         person = self.person(context)
@@ -156,7 +169,11 @@ class Agenda:
         except Unclear as unclear:
             # Answer in the language the phrase was written in, whatever the verb's language.
             return Reply(unclear.question(unclear.lang or lang), {"error": unclear.reason})
-        lang = parsed.lang
+        return self.store_event(context, parsed.what, parsed.when, parsed.lang, personal)
+
+    def store_event(self, context: Context, title: str, when: When, lang: str,
+                    personal: bool = False) -> Reply:
+        """Store an event asked for from `context` and answer with it (once per request)."""
         kind = "" if personal else self.conversation_kind(context)
         in_channel = (not personal and context.source != "api" and bool(context.channel)
                       and kind in {"channel", "group"})
@@ -175,15 +192,16 @@ class Agenda:
         else:
             channel, notify = "", self.replier.open_direct(context.user)
         event = self.store.add(NewEvent(
-            team=context.team, channel=channel, owner=context.user, title=parsed.what,
-            when=parsed.when, lang=lang, notify=notify,
+            team=context.team, channel=channel, owner=context.user, title=title,
+            when=when, lang=lang, notify=notify,
             public=api_channel or kind == "channel",
         ), request_key=context.request_id)
-        return self._added(event)
+        return self.added(event, context)
 
     @staticmethod
-    def _added(event: Event) -> Reply:
-        """The answer to an `add`, from the event as stored (a re-run answers the same)."""
+    def added(event: Event, context: Context) -> Reply:
+        """The answer to an `add`, from the event as stored (a re-run answers the same); in
+        Slack, with a "Cancel" button (the one who added it may always cancel it)."""
         lang = event.lang
         if event.notify and event.notify == event.channel:
             where = "channel"
@@ -194,8 +212,11 @@ class Agenda:
                                                when=when_text)
         text += " " + texts.get(lang, f"notify_{where}").format(
             channel=texts.channel_link(event.channel))
+        cancel = event.id if context.source != "api" and event.owner == context.user else None
         return Reply(text, {"event": _event_data(event), "when": when_text,
-                            "notify": where})
+                            "notify": where},
+                     blocks=None if context.source == "api" else blocks.listing(
+                         "", [(text, cancel)], "", lang))
 
     def remind(self, command: Command, context: Context) -> Reply:
         """`remind me to ...` / `recuérdame ...`: a personal reminder, by DM."""
@@ -223,12 +244,16 @@ class Agenda:
                          {"window": window, "occurrences": []})
         shown = found[:LIST_LIMIT]
         lines = [self._line(o, person, command.lang) for o in shown]
+        more = ""
         if len(found) > LIST_LIMIT:
             # Each event gave at most LIST_LIMIT + 1 occurrences: the count is a lower bound.
-            lines.append(texts.get(command.lang, "more").format(count=len(found) - LIST_LIMIT))
-        return Reply(f"*{heading}*\n" + "\n".join(lines), {
+            more = texts.get(command.lang, "more").format(count=len(found) - LIST_LIMIT)
+        text = "\n".join([f"*{heading}*", *lines, *([more] if more else [])])
+        return Reply(text, {
             "window": window, "occurrences": [_occurrence_data(o) for o in shown],
-            "more": len(found) > LIST_LIMIT})
+            "more": len(found) > LIST_LIMIT},
+            blocks=self._listing(f"*{heading}*", shown, lines, more, context, person,
+                                 command.lang))
 
     def next_event(self, command: Command, context: Context) -> Reply:
         """The next thing on the caller's agenda."""
@@ -240,7 +265,9 @@ class Agenda:
         first = upcoming[0]
         text = texts.get(command.lang, "next").format(line=self._line(first, person,
                                                                        command.lang))
-        return Reply(text, {"next": _occurrence_data(first)})
+        return Reply(text, {"next": _occurrence_data(first)},
+                     blocks=self._listing("", [first], [text], "", context, person,
+                                          command.lang))
 
     def search(self, command: Command, context: Context) -> Reply:
         """Events whose title contains every word of the text."""
@@ -254,10 +281,13 @@ class Agenda:
         if not upcoming:
             return Reply(texts.get(command.lang, "search_none").format(text=escape(words)),
                          {"occurrences": []})
-        lines = [self._line(o, person, command.lang) for o in upcoming[:LIST_LIMIT]]
-        return Reply(texts.get(command.lang, "search").format(text=escape(words)) + "\n"
-                     + "\n".join(lines), {"occurrences": [_occurrence_data(o)
-                                                          for o in upcoming]})
+        shown = upcoming[:LIST_LIMIT]
+        lines = [self._line(o, person, command.lang) for o in shown]
+        heading = texts.get(command.lang, "search").format(text=escape(words))
+        return Reply(heading + "\n" + "\n".join(lines),
+                     {"occurrences": [_occurrence_data(o) for o in upcoming]},
+                     blocks=self._listing(heading, shown, lines, "", context, person,
+                                          command.lang))
 
     def cancel(self, command: Command, context: Context) -> Reply:
         """Cancel an event by id: its owner, a workspace admin or the channel's creator (a
@@ -269,19 +299,25 @@ class Agenda:
         match = _ID.match(command.args.strip())
         if match is None:
             return Reply(texts.get(command.lang, "cancel_usage"), {"error": "usage"})
-        event_id = int(match.group(1))
+        return self.cancel_event(int(match.group(1)), context, command.lang)
+
+    def cancel_event(self, event_id: int, context: Context, lang: str) -> Reply:
+        """Cancel event `event_id` if the person asking may see it and cancel it."""
+        first = self.store.done_event(context.team, context.request_id, "cancel")
+        if first is not None:
+            return self._cancelled(first, lang)
         event = self.store.get(context.team, event_id)
         visible = event is not None and event.cancelled_at is None and (
             event.owner == context.user or (event.channel == context.channel
                                             and (event.public or context.inside == event.channel)))
         if event is None or not visible:
-            return Reply(texts.get(command.lang, "cancel_unknown").format(id=event_id),
+            return Reply(texts.get(lang, "cancel_unknown").format(id=event_id),
                          {"error": "not_found"})
         if not self.may_cancel(event, context, self.person(context)):
-            return Reply(texts.get(command.lang, "cancel_denied").format(id=event_id),
+            return Reply(texts.get(lang, "cancel_denied").format(id=event_id),
                          {"error": "forbidden"})
         self.store.cancel(context.team, event_id, request_key=context.request_id)
-        return self._cancelled(event, command.lang)
+        return self._cancelled(event, lang)
 
     @staticmethod
     def _cancelled(event: Event, lang: str) -> Reply:
@@ -332,6 +368,30 @@ class Agenda:
                 found.append(Occurrence(start, event))
         return sorted(found, key=lambda o: (o.start.timestamp(), o.event.id))
 
+    def _listing(self, heading: str, shown: list[Occurrence], lines: list[str], footer: str,
+                 context: Context, person: Person, lang: str) -> list[dict[str, Any]] | None:
+        """The blocks of a listing: each line with a "Cancel" button when the person may
+        cancel its event (none for HTTP callers, who get the text and data)."""
+        if context.source == "api":
+            return None
+        creators: dict[str, str] = {}
+        allowed: dict[int, bool] = {}
+        rows: list[tuple[str, int | None]] = []
+        for occurrence, line in zip(shown, lines, strict=True):
+            event = occurrence.event
+            if event.id not in allowed:
+                allowed[event.id] = self.may_cancel(event, context, person, creators)
+            rows.append((line, event.id if allowed[event.id] else None))
+        return blocks.listing(heading, rows, footer, lang)
+
+    def upcoming_lines(self, context: Context, lang: str, limit: int) -> list[str]:
+        """The person's own next `limit` occurrences, as listing lines in their timezone."""
+        person = self.person(context)
+        now = datetime.now(ZoneInfo(person.tz))
+        until = (now + timedelta(days=HORIZON_DAYS)).timestamp()
+        events = self.store.visible(context.team, context.user, "", "", until)
+        return [self._line(o, person, lang) for o in self._upcoming(events, now)[:limit]]
+
     @staticmethod
     def _line(occurrence: Occurrence, person: Person, lang: str) -> str:
         local = occurrence.start.astimezone(ZoneInfo(person.tz))
@@ -361,8 +421,8 @@ def _occurrence_data(occurrence: Occurrence) -> dict[str, object]:
 
 
 def build_handlers(store: AgendaStore, replier: SlackReplier) -> ServiceHandlers:
-    """The agenda's handlers, and its daily upkeep (forget long-finished events and old
-    request records)."""
+    """The agenda's handlers (commands, the form and buttons, its Home section), and its daily
+    upkeep (forget long-finished events and old request records)."""
     agenda = Agenda(store, replier)
 
     def prune() -> dict[str, object]:
@@ -370,4 +430,10 @@ def build_handlers(store: AgendaStore, replier: SlackReplier) -> ServiceHandlers
                 "requests_pruned": store.prune_requests(REQUEST_RETENTION),
                 "reminders_pending": store.pending(), "at": time.time()}
 
-    return ServiceHandlers(commands=agenda.handlers(), maintenance=[prune])
+    # Imported here: the interactive side is built over `Agenda`, defined in this module.
+    from workers.agenda.interactive import Interactive
+
+    interactive = Interactive(agenda)
+    return ServiceHandlers(commands={**agenda.handlers(), "form": interactive.form_command},
+                           maintenance=[prune], interactions=interactive.interactions(),
+                           home=interactive.home)

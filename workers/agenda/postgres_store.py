@@ -182,6 +182,9 @@ class PostgresAgendaStore(PostgresStore):
                 " WHERE team = %s AND id = %s AND cancelled_at IS NULL",
                 (now, team, event_id),
             ).rowcount == 1
+            if cancelled:
+                db.execute("UPDATE agenda_snoozes SET ready_at = NULL"
+                           " WHERE team = %s AND event_id = %s", (team, event_id))
             if cancelled and request_key:
                 # The first record under a key stays: a re-run must find what it did first.
                 db.execute(
@@ -221,14 +224,49 @@ class PostgresAgendaStore(PostgresStore):
                 " RETURNING id, due_at",
                 (now + lease, now, limit),
             ).fetchall()
-        return [Claimed(int(r["id"]), float(r["due_at"])) for r in rows
-                if r["due_at"] is not None]
+            snoozed = db.execute(
+                "UPDATE agenda_snoozes SET ready_at = %s WHERE id = ANY(ARRAY("
+                " SELECT id FROM agenda_snoozes WHERE ready_at <= %s ORDER BY ready_at"
+                " LIMIT %s FOR UPDATE SKIP LOCKED))"
+                " RETURNING id, event_id, due_at, occurrence",
+                (now + lease, now, limit),
+            ).fetchall()
+        claimed = [Claimed(int(r["id"]), float(r["due_at"])) for r in rows
+                   if r["due_at"] is not None]
+        return claimed + [Claimed(int(r["event_id"]), float(r["due_at"]), int(r["id"]),
+                                  float(r["occurrence"])) for r in snoozed]
+
+    def snooze(self, team: str, event_id: int, occurrence: float, due_at: float,
+               request_key: str, now: float | None = None) -> float:
+        """Schedule one more reminder of occurrence `occurrence` of an event at `due_at`; the
+        time stored under `request_key` (a re-run of the same click schedules nothing)."""
+        now = time.time() if now is None else now
+        with self.database.transaction() as db:
+            # The no-op update returns the first record: a concurrent re-run waits for it.
+            row = db.execute(
+                "INSERT INTO agenda_snoozes (team, event_id, occurrence, due_at, ready_at,"
+                " request_key, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (team, request_key) DO UPDATE SET team = excluded.team"
+                " RETURNING due_at",
+                (team, event_id, occurrence, due_at, due_at, request_key, now)).fetchone()
+        assert row is not None
+        return float(row["due_at"])
+
+    def snooze_delivered(self, snooze: int) -> bool:
+        """Record that snoozed reminder `snooze` was posted (or dropped); False if it was
+        already."""
+        with self.database.connection() as db:
+            return db.execute(
+                "UPDATE agenda_snoozes SET ready_at = NULL"
+                " WHERE id = %s AND ready_at IS NOT NULL", (snooze,)).rowcount == 1
 
     def pending(self) -> int:
         """How many reminders wait to be delivered (for the operators)."""
         with self.database.connection() as db:
-            row = db.execute("SELECT count(*) AS n FROM agenda_events"
-                             " WHERE ready_at IS NOT NULL").fetchone()
+            row = db.execute(
+                "SELECT (SELECT count(*) FROM agenda_events WHERE ready_at IS NOT NULL)"
+                " + (SELECT count(*) FROM agenda_snoozes WHERE ready_at IS NOT NULL) AS n"
+            ).fetchone()
         assert row is not None
         return int(row["n"])
 
@@ -310,6 +348,8 @@ class PostgresAgendaStore(PostgresStore):
     def prune(self, older_than: float) -> int:
         """Forget events cancelled or over more than `older_than` seconds ago; return how many."""
         cutoff = time.time() - older_than
+        self.delete_in_batches("agenda_snoozes", "ready_at IS NULL AND created_at < %s",
+                               (cutoff,))
         return self.delete_in_batches(
             "agenda_events",
             "ready_at IS NULL AND (cancelled_at < %s OR (rrule IS NULL AND start_at < %s))",

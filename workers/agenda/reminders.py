@@ -7,10 +7,17 @@ is due through the store's lease and fans it out as `agenda.deliver` tasks at th
 highest priority. A reminder is posted under a ledger key per occurrence, so a second beat, a
 second worker, a redelivery or an expired lease never posts it twice.
 
+A reminder carries "Done" and "Snooze" buttons; a snooze is one more reminder of the same
+occurrence, kept in the store next to the events' own and claimed by the same scan.
+
+Reminders of many teams share a batch: each is posted with its own team's token (`acting_for`).
+
 Slack's answers decide what happens to a batch: a transient failure retries it (what was posted
 is skipped by its key); a permanent refusal of one reminder (its channel archived or gone, the
 bot removed, its user deactivated) pauses that event, tells its owner once by DM and lets the
-batch go on; a refusal of the bot's token stops the batch, pausing nothing, until its leases end.
+batch go on; so does a team without an installation (paused as `not_installed`, nobody told:
+there is no token to tell with). A refusal of a team's bot token skips the rest of that team's
+reminders, pausing nothing, until their leases end; the other teams' go on.
 """
 
 from __future__ import annotations
@@ -28,10 +35,11 @@ from slack_sdk.errors import SlackApiError
 import routing
 from estafeta.mrkdwn import escape
 from estafeta.payloads import ReplyTarget
+from workers.agenda import blocks
 from workers.agenda.store import AgendaStore, Claimed, Event
 from workers.agenda.texts import channel_link
 from workers.agenda.when import next_occurrence
-from workers.replies import Reply, SlackReplier, TransientError
+from workers.replies import NotInstalled, Reply, SlackReplier, TransientError, acting_for
 from workers.service import ServiceTask
 
 log = logging.getLogger(__name__)
@@ -47,11 +55,13 @@ REMINDER = int(routing.Priority.REMINDER)
 _TEXT = {
     "en": {"reminder": ":alarm_clock: Reminder: *{title}* ({time})",
            "late": "\n_Late: this was due at {due}; I could not deliver it then._",
+           "snoozed": ":zzz: Reminder again: *{title}* ({time})",
            "paused": ":warning: I could not post the reminder of `#{id}` *{title}* {where}: "
                      "Slack answered `{error}`. I have paused it; add it again where I can "
                      "post, or `/agenda cancel {id}`."},
     "es": {"reminder": ":alarm_clock: Recordatorio: *{title}* ({time})",
            "late": "\n_Con retraso: era para las {due}; no pude avisar a tiempo._",
+           "snoozed": ":zzz: Te lo recuerdo de nuevo: *{title}* ({time})",
            "paused": ":warning: No pude publicar el recordatorio de `#{id}` *{title}* {where}: "
                      "Slack respondió `{error}`. Lo he pausado; añádelo de nuevo donde pueda "
                      "publicar, o `/agenda cancela {id}`."},
@@ -75,10 +85,18 @@ TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavaila
 # Said of the token's own account (a deleted bot user or workspace) as well as of a
 # deactivated user: which one it is, `auth.test` tells.
 AMBIGUOUS_ERRORS = frozenset({"account_inactive"})
+# The pause reason of an event whose team has no installation of the app (no token).
+NOT_INSTALLED = "not_installed"
 
 
 class WorkspaceError(Exception):
-    """Slack refuses the bot itself: no reminder can be delivered until an operator acts."""
+    """Slack refuses the bot of one team: none of its reminders can be delivered until its
+    token works again (the app reinstalled, an operator acting)."""
+
+    def __init__(self, team: str, error: str) -> None:
+        super().__init__(f"team {team}: {error}")
+        self.team = team
+        self.error = error
 
 
 def _batches(items: Sequence[Claimed], size: int) -> Iterator[Sequence[Claimed]]:
@@ -87,14 +105,29 @@ def _batches(items: Sequence[Claimed], size: int) -> Iterator[Sequence[Claimed]]
 
 
 def reminder_text(event: Event, due_at: float, now: float,
-                  late_after: float = LATE_AFTER) -> str:
-    """The reminder as posted, marked late when it is delivered well after its time."""
+                  late_after: float = LATE_AFTER, occurrence: float | None = None) -> str:
+    """The reminder as posted, marked late when it is delivered well after its time; a
+    snoozed one (`occurrence` given) says the time of the occurrence it reminds of again."""
     texts = _TEXT.get(event.lang, _TEXT["en"])
-    due = datetime.fromtimestamp(due_at, ZoneInfo(event.tz))
-    text = texts["reminder"].format(title=escape(event.title), time=due.strftime("%H:%M"))
+    zone = ZoneInfo(event.tz)
+    due = datetime.fromtimestamp(due_at, zone)
+    if occurrence is not None:
+        start = datetime.fromtimestamp(occurrence, zone)
+        text = texts["snoozed"].format(title=escape(event.title), time=start.strftime("%H:%M"))
+    else:
+        text = texts["reminder"].format(title=escape(event.title), time=due.strftime("%H:%M"))
     if now - due_at > late_after:
         text += texts["late"].format(due=due.strftime("%Y-%m-%d %H:%M"))
     return text
+
+
+def reminder_reply(event: Event, claimed: Claimed, now: float,
+                   late_after: float = LATE_AFTER) -> Reply:
+    """The reminder message: its text, and the "Done" and "Snooze" buttons."""
+    text = reminder_text(event, claimed.due_at, now, late_after,
+                         occurrence=claimed.starts_at if claimed.snooze else None)
+    lang = event.lang if event.lang in _TEXT else "en"
+    return Reply(text, blocks=blocks.reminder(text, event.id, claimed.starts_at, lang))
 
 
 def following_due(event: Event, due_at: float, now: float) -> float | None:
@@ -119,8 +152,8 @@ def _refuses_the_event(replier: SlackReplier, error: str) -> bool:
     if error in AMBIGUOUS_ERRORS:
         try:
             replier.call("auth_test")
-        except SlackApiError:
-            return False  # the token itself is dead
+        except (SlackApiError, NotInstalled):
+            return False  # the token itself is dead (or already forgotten)
     return True
 
 
@@ -128,30 +161,88 @@ def deliver_one(store: AgendaStore, replier: SlackReplier, claimed: Claimed,
                 attempt: int = 0, takeover: bool = False, late_after: float = LATE_AFTER
                 ) -> bool:
     """Post one due reminder unless it is already posted, then schedule its next occurrence;
-    True if posted now. A reminder Slack refuses for good pauses its event (the owner is told);
-    `TransientError` and `WorkspaceError` leave it due."""
-    event = store.by_id(claimed.event_id)
+    True if posted now. A reminder Slack refuses for good pauses its event (the owner is told),
+    and so does a team without an installation; `TransientError` and `WorkspaceError` leave it
+    due. Posted with the token of the event's own team."""
+    return _deliver(store, replier, store.by_id(claimed.event_id), claimed, attempt, takeover,
+                    late_after)
+
+
+def _deliver(store: AgendaStore, replier: SlackReplier, event: Event | None, claimed: Claimed,
+             attempt: int, takeover: bool, late_after: float) -> bool:
+    if claimed.snooze:
+        if event is None or event.cancelled_at is not None:
+            store.snooze_delivered(claimed.snooze)
+            return False
+        with acting_for(event.team):
+            return _deliver_snoozed(store, replier, event, claimed, attempt, takeover,
+                                    late_after)
     if event is None or event.cancelled_at is not None or event.due_at != claimed.due_at:
         return False  # cancelled, or this occurrence was delivered and moved on already
-    now = time.time()
-    key = f"reminder:{event.id}:{claimed.due_at:.3f}"
+    with acting_for(event.team):
+        return _deliver_due(store, replier, event, claimed, attempt, takeover, late_after)
+
+
+def _post(replier: SlackReplier, event: Event, claimed: Claimed, key: str, now: float,
+          attempt: int, takeover: bool, late_after: float) -> tuple[bool, str]:
+    """Post the reminder under `key`: (posted now, ""), or (False, why) when this reminder can
+    never be posted: Slack's error for it, or `NOT_INSTALLED`. Raises `TransientError` (try
+    again) and `WorkspaceError` (Slack refuses the bot of the event's team)."""
     try:
         posted = replier.deliver(
             ReplyTarget(kind="channel", channel=event.notify), key=key,
-            reply=Reply(reminder_text(event, claimed.due_at, now, late_after)),
+            reply=reminder_reply(event, claimed, now, late_after),
             attempt=attempt, takeover=takeover,
         )
+    except NotInstalled:
+        replier.ledger.release(key)  # no token, so nothing was sent
+        return False, NOT_INSTALLED
     except SlackApiError as exc:
         error = _slack_error(exc)
         if error in TRANSIENT_ERRORS:
             raise TransientError(f"Slack answered {error}") from exc
         if not _refuses_the_event(replier, error):
-            raise WorkspaceError(error) from exc
+            raise WorkspaceError(event.team, error) from exc
         replier.ledger.release(key)  # Slack refused it: it was certainly not posted
-        if store.pause(event.id, claimed.due_at, error):
-            log.warning("reminder of event %d refused by Slack (%s); event paused",
-                        event.id, error)
-            tell_owner(replier, event, claimed.due_at, error)
+        return False, error
+    return posted, ""
+
+
+def _deliver_snoozed(store: AgendaStore, replier: SlackReplier, event: Event,
+                     claimed: Claimed, attempt: int, takeover: bool, late_after: float
+                     ) -> bool:
+    """Post a snoozed reminder once; one Slack refuses for good is dropped (the event's own
+    reminders, which may well still work elsewhere, go on). Without an installation nothing
+    of the team's can be posted: the event is paused too."""
+    posted, refused = _post(replier, event, claimed, f"snooze:{claimed.snooze}", time.time(),
+                            attempt, takeover, late_after)
+    if refused == NOT_INSTALLED:
+        log.warning("snoozed reminder of event %d dropped: team %s has no installation",
+                    event.id, event.team)
+        if event.due_at is not None:
+            store.pause(event.id, event.due_at, NOT_INSTALLED)
+    elif refused:
+        log.warning("snoozed reminder of event %d refused by Slack (%s); dropped",
+                    event.id, refused)
+    store.snooze_delivered(claimed.snooze)
+    return posted
+
+
+def _deliver_due(store: AgendaStore, replier: SlackReplier, event: Event, claimed: Claimed,
+                 attempt: int, takeover: bool, late_after: float) -> bool:
+    now = time.time()
+    posted, refused = _post(replier, event, claimed, f"reminder:{event.id}:{claimed.due_at:.3f}",
+                            now, attempt, takeover, late_after)
+    if refused:
+        if store.pause(event.id, claimed.due_at, refused):
+            if refused == NOT_INSTALLED:
+                # No token: there is no way to tell its owner either.
+                log.warning("reminder of event %d not posted: team %s has no installation;"
+                            " event paused", event.id, event.team)
+            else:
+                log.warning("reminder of event %d refused by Slack (%s); event paused",
+                            event.id, refused)
+                tell_owner(replier, event, claimed.due_at, refused)
         return False
     store.advance(event.id, claimed.due_at, following_due(event, claimed.due_at, now))
     return posted
@@ -171,7 +262,7 @@ def tell_owner(replier: SlackReplier, event: Event, due_at: float, error: str) -
         channel = replier.open_direct(event.owner)
         return replier.deliver(ReplyTarget(kind="channel", channel=channel),
                                key=f"paused:{event.id}:{due_at:.3f}", reply=Reply(text))
-    except (SlackApiError, TransientError) as exc:
+    except (SlackApiError, TransientError, NotInstalled) as exc:
         log.warning("could not tell the owner of paused event %d: %s", event.id,
                     type(exc).__name__)
         return False
@@ -180,19 +271,24 @@ def tell_owner(replier: SlackReplier, event: Event, due_at: float, error: str) -
 def deliver_batch(store: AgendaStore, replier: SlackReplier, reminders: list[list[float]],
                   attempt: int = 0, takeover: bool = False, late_after: float = LATE_AFTER
                   ) -> int:
-    """Deliver a batch of due reminders; return how many were posted now. Raises
-    `TransientError` (retry the batch); a `WorkspaceError` ends the batch early."""
+    """Deliver a batch of due reminders, of any teams; return how many were posted now.
+    Raises `TransientError` (retry the batch); a team whose bot Slack refuses has the rest of
+    its reminders left for later, the other teams' go on."""
     posted = 0
-    for event_id, due_at in reminders:
+    refusing: set[str] = set()  # teams whose bot token Slack refused in this batch
+    for item in reminders:
+        claimed = Claimed.from_list(item)
+        event = store.by_id(claimed.event_id)
+        if event is not None and event.team in refusing:
+            continue  # it would fail alike: left to its lease
         try:
-            posted += deliver_one(store, replier, Claimed(int(event_id), float(due_at)),
-                                  attempt=attempt, takeover=takeover, late_after=late_after)
+            posted += _deliver(store, replier, event, claimed, attempt, takeover, late_after)
         except WorkspaceError as exc:
             # Retrying cannot help and no event is at fault: the leases bring these back
-            # (at most every LEASE seconds) until an operator fixes the token.
-            log.error("Slack refuses the bot (%s); reminder delivery stopped for this batch",
-                      exc)
-            break
+            # (at most every LEASE seconds) until the team's token works again.
+            log.error("Slack refuses the bot of team %s (%s); its reminders wait", exc.team,
+                      exc.error)
+            refusing.add(exc.team)
     return posted
 
 
@@ -221,7 +317,7 @@ def register_reminders(app: Celery, base: type[ServiceTask], store: AgendaStore,
         for _ in range(SCAN_ROUNDS):
             claimed = store.claim_due(time.time(), LEASE, SCAN_LIMIT)
             for batch in _batches(claimed, BATCH):
-                deliver.apply_async(([[c.event_id, c.due_at] for c in batch],),
+                deliver.apply_async(([c.as_list() for c in batch],),
                                     priority=REMINDER)
             sent += len(claimed)
             if len(claimed) < SCAN_LIMIT:

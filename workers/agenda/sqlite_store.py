@@ -158,6 +158,9 @@ class SqliteAgendaStore(SqliteFile):
                 " WHERE team = ? AND id = ? AND cancelled_at IS NULL",
                 (now, team, event_id),
             ).rowcount == 1
+            if cancelled:
+                db.execute("UPDATE agenda_snoozes SET ready_at = NULL"
+                           " WHERE team = ? AND event_id = ?", (team, event_id))
             if cancelled and request_key and self._recorded(db, team, request_key) is None:
                 self._record(db, team, request_key, "cancel", now, event_id=event_id)
         return cancelled
@@ -184,13 +187,45 @@ class SqliteAgendaStore(SqliteFile):
             " RETURNING id, due_at",
             (now + lease, now, limit),
         ).fetchall()
-        return [Claimed(int(r["id"]), float(r["due_at"])) for r in rows
-                if r["due_at"] is not None]
+        claimed = [Claimed(int(r["id"]), float(r["due_at"])) for r in rows
+                   if r["due_at"] is not None]
+        snoozed = self.db.execute(
+            "UPDATE agenda_snoozes SET ready_at = ? WHERE id IN ("
+            " SELECT id FROM agenda_snoozes WHERE ready_at <= ? ORDER BY ready_at LIMIT ?)"
+            " RETURNING id, event_id, due_at, occurrence",
+            (now + lease, now, limit),
+        ).fetchall()
+        return claimed + [Claimed(int(r["event_id"]), float(r["due_at"]), int(r["id"]),
+                                  float(r["occurrence"])) for r in snoozed]
+
+    def snooze(self, team: str, event_id: int, occurrence: float, due_at: float,
+               request_key: str, now: float | None = None) -> float:
+        """Schedule one more reminder of occurrence `occurrence` of an event at `due_at`; the
+        time stored under `request_key` (a re-run of the same click schedules nothing)."""
+        now = time.time() if now is None else now
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO agenda_snoozes (team, event_id, occurrence, due_at, ready_at,"
+                " request_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (team, request_key) DO NOTHING",
+                (team, event_id, occurrence, due_at, due_at, request_key, now))
+            row = db.execute("SELECT due_at FROM agenda_snoozes"
+                             " WHERE team = ? AND request_key = ?",
+                             (team, request_key)).fetchone()
+        return float(row["due_at"])
+
+    def snooze_delivered(self, snooze: int) -> bool:
+        """Record that snoozed reminder `snooze` was posted (or dropped); False if it was
+        already."""
+        return self.db.execute(
+            "UPDATE agenda_snoozes SET ready_at = NULL WHERE id = ? AND ready_at IS NOT NULL",
+            (snooze,)).rowcount == 1
 
     def pending(self) -> int:
         """How many reminders wait to be delivered (for the operators)."""
         return int(self.db.execute(
-            "SELECT count(*) FROM agenda_events WHERE ready_at IS NOT NULL").fetchone()[0])
+            "SELECT (SELECT count(*) FROM agenda_events WHERE ready_at IS NOT NULL)"
+            " + (SELECT count(*) FROM agenda_snoozes WHERE ready_at IS NOT NULL)").fetchone()[0])
 
     def advance(self, event_id: int, due_at: float, following: float | None) -> bool:
         """Record that occurrence `due_at` was delivered and schedule `following` (None: the
@@ -257,6 +292,8 @@ class SqliteAgendaStore(SqliteFile):
     def prune(self, older_than: float) -> int:
         """Forget events cancelled or over more than `older_than` seconds ago; return how many."""
         cutoff = time.time() - older_than
+        self.db.execute("DELETE FROM agenda_snoozes WHERE ready_at IS NULL AND created_at < ?",
+                        (cutoff,))
         return self.db.execute(
             "DELETE FROM agenda_events WHERE ready_at IS NULL AND ("
             " cancelled_at < ? OR (rrule IS NULL AND start_at < ?))", (cutoff, cutoff),

@@ -91,10 +91,31 @@ class NewEvent:
 
 @dataclass(frozen=True)
 class Claimed:
-    """A reminder a scheduler has taken: deliver occurrence `due_at` of event `event_id`."""
+    """A reminder a scheduler has taken: deliver occurrence `due_at` of event `event_id`; or,
+    for a snoozed one (`snooze` its id), remind again at `due_at` of `occurrence`."""
 
     event_id: int
     due_at: float
+    snooze: int = 0
+    occurrence: float | None = None
+
+    @property
+    def starts_at(self) -> float:
+        """The start of the occurrence this reminder is about."""
+        return self.due_at if self.occurrence is None else self.occurrence
+
+    def as_list(self) -> list[float]:
+        """The JSON form carried in a delivery task."""
+        if not self.snooze:
+            return [self.event_id, self.due_at]
+        return [self.event_id, self.due_at, self.snooze, self.starts_at]
+
+    @classmethod
+    def from_list(cls, item: list[float]) -> Claimed:
+        """Rebuild from the JSON form (`[event, due]` or `[event, due, snooze, occurrence]`)."""
+        if len(item) >= 4:
+            return cls(int(item[0]), float(item[1]), int(item[2]), float(item[3]))
+        return cls(int(item[0]), float(item[1]))
 
 
 def first_due(when: When, now: float) -> float | None:
@@ -140,7 +161,17 @@ class AgendaStore(Protocol):
 
     def claim_due(self, now: float, lease: float, limit: int) -> list[Claimed]:
         """Take up to `limit` due reminders for `lease` seconds, atomically: a reminder taken
-        by one scheduler is invisible to every other until its lease ends."""
+        by one scheduler is invisible to every other until its lease ends. Snoozed reminders
+        come after the events' own (up to `limit` more)."""
+
+    def snooze(self, team: str, event_id: int, occurrence: float, due_at: float,
+               request_key: str, now: float | None = None) -> float:
+        """Schedule one more reminder of occurrence `occurrence` of an event at `due_at`; the
+        time stored under `request_key` (a re-run of the same click schedules nothing)."""
+
+    def snooze_delivered(self, snooze: int) -> bool:
+        """Record that snoozed reminder `snooze` was posted (or dropped); False if it was
+        already."""
 
     def pending(self) -> int:
         """How many reminders wait to be delivered (for the operators)."""

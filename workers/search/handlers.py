@@ -1,57 +1,41 @@
-"""The search service's handlers: index what is heard, answer `find`, `more` and `reindex`."""
+"""The search service's handlers: index what is heard, answer `find`, `more`, `reindex` and
+the buttons on results."""
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
-
-from slack_sdk.errors import SlackApiError
 
 from estafeta import grammar, mrkdwn
 from estafeta.grammar import Command
+from estafeta.interactions import Interaction
 from estafeta.payloads import Context, HeardMessage
-from workers.replies import Reply, SlackReplier, TransientError
+from workers.replies import Reply, SlackReplier
+from workers.search import texts
+from workers.search.answers import (
+    MORE_ACTION,
+    SHARE_ACTION,
+    Answers,
+    PageRef,
+    Shown,
+    buttons,
+    shared_by,
+)
 from workers.search.names import SlackNames, TeamNames
 from workers.search.query import QueryError, parse
-from workers.search.store import Document, Hit, Scope, SearchState, SearchStores
+from workers.search.store import Document, Scope, SearchStores
 from workers.service import LEDGER_RETENTION, ServiceHandlers
 
 PAGE_SIZE = 5
-DOMAIN_RETRY_AFTER = 300.0  # seconds before asking Slack for a team's domain again
+# The last page a button offers (results 496 to 500): a forged value cannot ask for an offset
+# that makes every search of the team slow.
+MAX_BUTTON_PAGE = 99
 # A finished backfill's row only serves a retried `/search reindex` (retries end within an
 # hour): kept as long as the reply ledger, then forgotten.
 BACKFILL_RETENTION = LEDGER_RETENTION
 _CHANNEL = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$|^#?([A-Z0-9]{6,})$")
-# Only these become links; `|` or `>` would end the URL early and forge the label.
-_LINKABLE = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)
-
-TEXTS = {
-    "en": {
-        "none": "Nothing found for “{q}”.",
-        "found": "Results {first}–{last} for “{q}”:",
-        "more": "`/search more` for the next results.",
-        "no_more": "No more results for “{q}”.",
-        "nothing_before": "Search for something first, then ask for `more`.",
-        "reindex_what": "Which channel? `/search reindex #channel`.",
-        "unknown_channel": "I don't know a channel called #{name}.",
-        "reindexing": "Reading the history of <#{channel}> again, in the background at bulk "
-                      "priority. I'll post a summary there when it's done.",
-    },
-    "es": {
-        "none": "No encontré nada para «{q}».",
-        "found": "Resultados {first}–{last} para «{q}»:",
-        "more": "`/search mas` para ver más.",
-        "no_more": "No hay más resultados para «{q}».",
-        "nothing_before": "Busca algo primero y luego pide `mas`.",
-        "reindex_what": "¿Qué canal? `/search reindexa #canal`.",
-        "unknown_channel": "No conozco ningún canal llamado #{name}.",
-        "reindexing": "Vuelvo a leer el historial de <#{channel}> en segundo plano, con "
-                      "prioridad baja. Publicaré un resumen allí cuando termine.",
-    },
-}
+# Where a person reads the answer in Slack (an HTTP caller gets text and data only).
+_IN_SLACK = frozenset({"slash", "mention", "interaction"})
 
 
 def document_of(message: HeardMessage) -> Document:
@@ -61,64 +45,6 @@ def document_of(message: HeardMessage) -> Document:
                     text=message.text, user=message.user,
                     channel_type=message.channel_type or "unknown",
                     thread_ts=message.thread_ts)
-
-
-class Answers:
-    """Formats hits for people and for HTTP clients; knows each team's Slack domain."""
-
-    def __init__(self, state: SearchState, replier: SlackReplier) -> None:
-        self.state = state
-        self.replier = replier
-        self._domain_retry_at: dict[str, float] = {}
-
-    def permalink(self, document: Document) -> str:
-        """A link to the message in Slack, or the document's own URL."""
-        if document.url or document.channel.startswith("kb:"):
-            return document.url
-        base = f"https://{self._domain(document.team)}.slack.com/archives/{document.channel}"
-        link = f"{base}/p{document.ts.replace('.', '')}"
-        if document.thread_ts and document.thread_ts != document.ts:
-            link += f"?thread_ts={document.thread_ts}&cid={document.channel}"
-        return link
-
-    def _domain(self, team: str) -> str:
-        known = self.state.team_domain(team)
-        if known is not None:
-            return known
-        if time.monotonic() < self._domain_retry_at.get(team, 0.0):
-            return "app"
-        try:
-            domain = str(self.replier.call("team_info", team=team)["team"]["domain"])
-        except (TransientError, SlackApiError, KeyError, TypeError):
-            # app.slack.com links work too. Ask again later, not on every search: a slow
-            # Slack must not slow every answer down.
-            self._domain_retry_at[team] = time.monotonic() + DOMAIN_RETRY_AFTER
-            return "app"
-        self.state.remember_team_domain(team, domain)
-        return domain
-
-    def line(self, hit: Hit) -> str:
-        """One result as a line of Slack mrkdwn; every stored text in it is inert."""
-        document = hit.document
-        link = self.permalink(document)
-        # Message text arrives with Slack's own escapes: undo them once, escape once.
-        snippet = mrkdwn.escape(mrkdwn.unescape(hit.snippet))
-        if document.channel.startswith("kb:"):
-            title = mrkdwn.escape(document.title)
-            label = (f"<{mrkdwn.escape(link)}|{title}>" if _LINKABLE.match(link)
-                     else f"*{title}*")
-            return f"• {label} ({mrkdwn.escape(document.channel[3:])}): {snippet}"
-        when = datetime.fromtimestamp(document.at, tz=UTC).strftime("%Y-%m-%d")
-        return f"• <@{document.user}> in <#{document.channel}> {when} <{link}|view>: {snippet}"
-
-    def data(self, hit: Hit) -> dict[str, Any]:
-        """One result as JSON."""
-        document = hit.document
-        return {
-            "channel": document.channel, "ts": document.ts, "user": document.user,
-            "title": document.title, "snippet": hit.snippet,
-            "permalink": self.permalink(document),
-        }
 
 
 def build_handlers(stores: SearchStores, replier: SlackReplier,
@@ -132,30 +58,37 @@ def build_handlers(stores: SearchStores, replier: SlackReplier,
     answers = Answers(state, replier)
     names = SlackNames(stores.names, replier)
 
-    def run(text: str, page: int, command: Command, context: Context) -> Reply:
-        texts = TEXTS[command.lang]
+    def results(text: str, page: int, lang: str, context: Context,
+                remember: bool = True) -> tuple[Reply, Shown | None]:
+        """One page of results for `text`, as `context` may see them (None: a query error)."""
         try:
             query = parse(text, names.resolver(context.team))
         except QueryError as error:
-            usage = grammar.help_text("search", command.lang)
+            usage = grammar.help_text("search", lang)
             # The error quotes what was typed.
-            return Reply(f"{mrkdwn.escape(str(error))}\n\n{usage}", {"error": str(error)})
+            return Reply(f"{mrkdwn.escape(str(error))}\n\n{usage}", {"error": str(error)}), None
+        # The team boundary, and private conversations only from inside them: both from the
+        # request itself (never from what a button carries).
         hits = store.search(query, Scope(context.team, context.inside), PAGE_SIZE + 1,
                             offset=page * PAGE_SIZE)
-        state.remember_query(context.team, context.channel, context.user, text, page)
-        shown, has_more = hits[:PAGE_SIZE], len(hits) > PAGE_SIZE
-        data = {"query": text, "page": page + 1, "has_more": has_more,
-                "results": [answers.data(h) for h in shown]}
-        quoted = mrkdwn.escape(text)
-        if not shown:
-            key = "none" if page == 0 else "no_more"
-            return Reply(texts[key].format(q=quoted), data)
-        first = page * PAGE_SIZE + 1
-        lines = [texts["found"].format(first=first, last=first + len(shown) - 1, q=quoted)]
-        lines += [answers.line(hit) for hit in shown]
-        if has_more:
-            lines.append(texts["more"])
-        return Reply("\n".join(lines), data)
+        if remember:
+            state.remember_query(context.team, context.channel, context.user, text, page)
+        shown = Shown(text, page, lang, hits[:PAGE_SIZE], len(hits) > PAGE_SIZE, PAGE_SIZE)
+        data = {"query": text, "page": page + 1, "has_more": shown.has_more,
+                "results": [answers.data(h) for h in shown.hits]}
+        return Reply(answers.text(shown), data), shown
+
+    def in_slack(reply: Reply, shown: Shown | None, context: Context, ephemeral: bool) -> Reply:
+        """`reply` with its Block Kit form and buttons, for a person reading it in Slack."""
+        if shown is not None and context.source in _IN_SLACK:
+            more = shown.has_more and shown.page < MAX_BUTTON_PAGE
+            reply.blocks = answers.blocks(shown, buttons(shown, ephemeral=ephemeral, more=more))
+        return reply
+
+    def run(text: str, page: int, command: Command, context: Context) -> Reply:
+        reply, shown = results(text, page, command.lang, context)
+        # A slash command's answer is the asker's alone: it may be shared.
+        return in_slack(reply, shown, context, ephemeral=context.source == "slash")
 
     def find(command: Command, context: Context) -> Reply:
         return run(command.args, 0, command, context)
@@ -163,12 +96,38 @@ def build_handlers(stores: SearchStores, replier: SlackReplier,
     def more(command: Command, context: Context) -> Reply:
         last = state.last_query(context.team, context.channel, context.user)
         if last is None:
-            return Reply(TEXTS[command.lang]["nothing_before"], {"error": "no previous query"})
+            return Reply(texts.get(command.lang, "nothing_before"),
+                         {"error": "no previous query"})
         query, page = last
         return run(query, page + 1, command, context)
 
+    def next_clicked(item: Interaction, context: Context, lang: str) -> Reply:
+        """The "Next results" button: the next page takes the place of the clicked message."""
+        ref = PageRef.read(item.value, MAX_BUTTON_PAGE)
+        reply, shown = results(ref.query, ref.page, ref.lang, context)
+        reply = in_slack(reply, shown, context, ephemeral=ref.ephemeral)
+        reply.replace_original = True
+        # A message the channel sees stays one the channel sees.
+        reply.in_channel = not ref.ephemeral
+        return reply
+
+    def share_clicked(item: Interaction, context: Context, lang: str) -> Reply:
+        """The "Share in channel" button: the page shown, posted anew for the whole channel."""
+        ref = PageRef.read(item.value, MAX_BUTTON_PAGE)
+        # Found again here, in the channel's own scope: nothing it may not see is shared.
+        reply, shown = results(ref.query, ref.page, ref.lang, context, remember=False)
+        if shown is None or not shown.hits:
+            quoted = mrkdwn.escape(ref.query)
+            return Reply(texts.get(ref.lang, "nothing_to_share").format(q=quoted),
+                         {"error": "nothing to share"})
+        line = shared_by(context.user, ref.lang)
+        reply.text = f"{line}\n{reply.text}"
+        reply.blocks = answers.blocks(shown, [], above=line)
+        reply.in_channel = True
+        return reply
+
     def reindex(command: Command, context: Context) -> Reply:
-        texts = TEXTS[command.lang]
+        lang = command.lang
         try:
             channel = _reindex_channel(command.args.strip(), context,
                                        names.resolver(context.team))
@@ -176,13 +135,13 @@ def build_handlers(stores: SearchStores, replier: SlackReplier,
             return Reply(mrkdwn.escape(str(error)), {"error": str(error)})
         except LookupError as unknown:
             name = str(unknown.args[0])
-            return Reply(texts["unknown_channel"].format(name=mrkdwn.escape(name)),
+            return Reply(texts.get(lang, "unknown_channel").format(name=mrkdwn.escape(name)),
                          {"error": "unknown channel", "channel_name": name})
         if not channel:
-            return Reply(texts["reindex_what"], {"error": "no channel"})
+            return Reply(texts.get(lang, "reindex_what"), {"error": "no channel"})
         # A re-run of this request (a retry) gets the backfill it started the first time.
-        channel = start_backfill(context, channel, command.lang)
-        return Reply(texts["reindexing"].format(channel=channel),
+        channel = start_backfill(context, channel, lang)
+        return Reply(texts.get(lang, "reindexing").format(channel=channel),
                      {"channel": channel, "started": True})
 
     def on_heard(message: HeardMessage) -> None:
@@ -198,6 +157,7 @@ def build_handlers(stores: SearchStores, replier: SlackReplier,
         commands={"find": find, "more": more, "reindex": reindex},
         on_heard=on_heard,
         maintenance=[prune],
+        interactions={MORE_ACTION: next_clicked, SHARE_ACTION: share_clicked},
     )
 
 

@@ -31,6 +31,11 @@ COMMANDS = ServiceCommands(
     # "/mood <#C123|general> 30d", "/mood <@U123>", "/mood @me 90d": a summary request.
     argument_verb=ArgumentVerb(REQUEST_WORD, "summary"),
     empty_verb="summary",  # "/mood": this channel, the last 7 days
+    home=True,  # the mood of the person's channels, on the App Home tab
+    # What its own calls need: reading the channels it hears (public, private, the bot's
+    # direct messages), alerts, charts as files in a direct conversation, locales.
+    scopes=("channels:history", "groups:history", "im:history", "chat:write", "files:write",
+            "im:write", "users:read"),
     overview={
         "en": "`mood` – the mood of this channel; `mood analyze <text>` scores a text",
         "es": "`animo` – el ánimo de este canal; `animo analiza <texto>` puntúa un texto",

@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
+
 from estafeta.grammar import Command
 from estafeta.mrkdwn import escape
 from estafeta.payloads import Context, HeardMessage, ReplyTarget
@@ -15,7 +17,7 @@ from workers.replies import Reply, SlackReplier, TransientError, Upload
 from workers.sentiment import commands, texts
 from workers.sentiment.analysis import Analyzer, label
 from workers.sentiment.chart import render
-from workers.sentiment.scores import Day, MoodStore, Scope, Scored
+from workers.sentiment.scores import Day, MoodStore, Scope, Scored, day_of
 from workers.service import ServiceHandlers
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,10 @@ ALERT_MIN_BASELINE = 20  # messages in the baseline: a new channel has no "usual
 ALERT_DROP = 0.35  # how far under its baseline the last hour must be
 ALERT_CEILING = -0.1  # and it must be negative in itself, not merely less cheerful
 ALERT_EVERY = 6 * 3600.0  # at most one alert per channel in this many seconds
+# The Home tab: the channels where the person wrote lately (so, ones they are in), each with
+# what `/mood` says of it.
+HOME_CHANNELS = 10
+HOME_LOOKBACK_DAYS = 30
 
 # A Slack id: the only thing the bot wraps in `<#…>` or `<@…>` itself.
 _ID = re.compile(r"^[A-Z0-9]+$")
@@ -162,6 +168,50 @@ class Mood:
         log.info("mood alert posted in %s/%s", team, channel)
         return True
 
+    # -- the Home tab --------------------------------------------------------------------
+
+    def home(self, context: Context, lang: str) -> list[dict[str, Any]]:
+        """The mood of the person's channels: where they wrote in the last 30 days, each over
+        the last 7 days as `/mood` sees it, a private one's only for who wrote there."""
+        if not context.user:
+            return []
+        now = time.time()
+        # The person's direct conversation with the bot is heard too; it is not a channel.
+        # One more than shown, to know whether there are more.
+        # A private channel only while they still write there (within the days shown): one
+        # they left a while ago is not theirs to read any more.
+        recent = day_of(now - SUMMARY_DAYS * DAY)
+        written = [w for w in self.store.channels_of(
+            context.team, context.user, now - HOME_LOOKBACK_DAYS * DAY, HOME_CHANNELS + 2)
+            if _ID.match(w.channel) and not w.channel.startswith("D")
+            and (not w.private or w.last_day >= recent)]
+        title = texts.get(lang, "home_title").format(days=SUMMARY_DAYS)
+        if not written:
+            return [SectionBlock(text=MarkdownTextObject(
+                text=f"{title}\n{texts.get(lang, 'home_none')}")).to_dict()]
+        lines = [title]
+        for channel in written[:HOME_CHANNELS]:
+            # A channel's id, checked above: Slack shows `<#C…>` as its name, to its members.
+            subject = f"<#{channel.channel}>"
+            # Private messages only where the person wrote while the channel was private:
+            # they were in it. Within their own team, as every read.
+            scope = Scope(context.team, channel=channel.channel,
+                          include_private=channel.private)
+            data = summarise(self.store, Request(scope, SUMMARY_DAYS, subject), now)
+            if not data["messages"]:
+                lines.append(texts.get(lang, "home_quiet").format(channel=subject,
+                                                                  days=SUMMARY_DAYS))
+                continue
+            lines.append(texts.get(lang, "home_line").format(
+                channel=subject, label=texts.label(lang, data["label"]),
+                average=data["average"], messages=texts.messages(lang, data["messages"]),
+                trend=texts.trend_mark(data["trend"])))
+        if len(written) > HOME_CHANNELS:
+            lines.append(texts.get(lang, "home_more").format(count=HOME_CHANNELS))
+        footer = texts.get(lang, "home_footer").format(lookback=HOME_LOOKBACK_DAYS)
+        return [SectionBlock(text=MarkdownTextObject(text="\n".join(lines))).to_dict(),
+                ContextBlock(elements=[MarkdownTextObject(text=footer)]).to_dict()]
+
     # -- commands ------------------------------------------------------------------------
 
     def analyze(self, command: Command, context: Context) -> Reply:
@@ -222,5 +272,6 @@ def build_handlers(store: MoodStore, analyzer: Analyzer,
     return ServiceHandlers(
         commands={"analyze": mood.analyze, "summary": mood.summary, "alerts": mood.alerts},
         on_heard=mood.on_heard,
+        home=mood.home,
     )
 

@@ -21,7 +21,7 @@ import psycopg
 
 from estafeta.postgres import PostgresStore
 from workers.sentiment.analysis import NEGATIVE, POSITIVE
-from workers.sentiment.scores import Day, Scope, Scored, day_of
+from workers.sentiment.scores import Day, Scope, Scored, Written, day_of
 
 Key = tuple[str, str, str]
 
@@ -253,6 +253,18 @@ class PostgresMoodStore(PostgresStore):
                 (team, channel, since)).fetchone()
         assert row is not None
         return int(row["n"]), float(row["mean"] or 0.0)
+
+    def channels_of(self, team: str, user: str, since: float, limit: int) -> list[Written]:
+        """The channels of `team` where `user` wrote since `since` (whole UTC days), the most
+        recently written in first, at most `limit`."""
+        # The person's own days (on the `mood_daily_by_user` index): where they wrote.
+        with self.database.connection() as db:
+            rows = db.execute(
+                "SELECT channel, bool_and(public) AS public, max(day) AS last FROM mood_daily"
+                ' WHERE team = %s AND "user" = %s AND day >= %s AND messages > 0'
+                " GROUP BY channel ORDER BY last DESC, channel LIMIT %s",
+                (team, user, date.fromisoformat(day_of(since)), limit)).fetchall()
+        return [Written(r["channel"], not r["public"], r["last"].isoformat()) for r in rows]
 
     def usual_language(self, team: str, channel: str) -> str | None:
         """The language most of a channel's messages are written in, if any were heard."""

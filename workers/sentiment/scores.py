@@ -47,6 +47,15 @@ class Day:
 
 
 @dataclass(frozen=True)
+class Written:
+    """A channel a person wrote in, and whether they wrote there while it was private."""
+
+    channel: str
+    private: bool
+    last_day: str = ""  # the UTC date they last wrote there (YYYY-MM-DD)
+
+
+@dataclass(frozen=True)
 class Scope:
     """Whose messages a summary reads: a channel's, or one user's across the team."""
 
@@ -77,6 +86,10 @@ class MoodStore(Protocol):
 
     def recent(self, team: str, channel: str, since: float) -> tuple[int, float]:
         """(messages, average score) in one channel since `since` (for alerts)."""
+
+    def channels_of(self, team: str, user: str, since: float, limit: int) -> list[Written]:
+        """The channels of `team` where `user` wrote since `since` (whole UTC days), the most
+        recently written in first, at most `limit`."""
 
     def usual_language(self, team: str, channel: str) -> str | None:
         """The language most of a channel's messages are written in, if any were heard."""

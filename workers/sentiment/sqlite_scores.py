@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from estafeta.storage import SqliteFile
 from workers.sentiment.analysis import NEGATIVE, POSITIVE
-from workers.sentiment.scores import Day, Scope, Scored, day_of
+from workers.sentiment.scores import Day, Scope, Scored, Written, day_of
 
 
 class SqliteMoodStore(SqliteFile):
@@ -137,6 +137,17 @@ class SqliteMoodStore(SqliteFile):
             "SELECT count(*) AS n, avg(score) AS mean FROM mood_messages"
             " WHERE team = ? AND channel = ? AND at >= ?", (team, channel, since)).fetchone()
         return int(row["n"]), float(row["mean"] or 0.0)
+
+    def channels_of(self, team: str, user: str, since: float, limit: int) -> list[Written]:
+        """The channels of `team` where `user` wrote since `since` (whole UTC days), the most
+        recently written in first, at most `limit`."""
+        # The person's own days (on the `mood_daily_by_user` index): where they wrote.
+        rows = self.db.execute(
+            "SELECT channel, min(public) AS public, max(day) AS last FROM mood_daily"
+            " WHERE team = ? AND user = ? AND day >= ? AND messages > 0 GROUP BY channel"
+            " ORDER BY last DESC, channel LIMIT ?",
+            (team, user, day_of(since), limit)).fetchall()
+        return [Written(r["channel"], not r["public"], str(r["last"])) for r in rows]
 
     def usual_language(self, team: str, channel: str) -> str | None:
         """The language most of a channel's messages are written in, if any were heard."""

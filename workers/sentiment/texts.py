@@ -29,6 +29,13 @@ _TEXTS: dict[str, dict[str, str]] = {
         "alert": ":warning: The mood in <#{channel}> has dropped: {recent:+.2f} over the last "
                  "{count} messages of the hour, against {baseline:+.2f} usually. "
                  "Maybe worth checking in.",
+        "home_title": "*Mood of your channels* over the last {days} days",
+        "home_line": "{channel} – *{label}* ({average:+.2f}) from {messages}{trend}",
+        "home_quiet": "{channel} – no messages in the last {days} days",
+        "home_none": "When you write in channels I am in, their mood shows here.",
+        "home_more": "…and more: the {count} where you wrote most recently are shown.",
+        "home_footer": "Channels where you wrote in the last {lookback} days. "
+                       "`/mood #channel 30d` tells more.",
     },
     "es": {
         "empty": "Dame un texto que analizar: `/mood analiza <texto>`.",
@@ -54,12 +61,20 @@ _TEXTS: dict[str, dict[str, str]] = {
         "alert": ":warning: El ánimo en <#{channel}> ha caído: {recent:+.2f} en los últimos "
                  "{count} mensajes de la hora, frente a {baseline:+.2f} habitualmente. "
                  "Quizá convenga preguntar qué pasa.",
+        "home_title": "*Ánimo de tus canales* en los últimos {days} días",
+        "home_line": "{channel} – *{label}* ({average:+.2f}) de {messages}{trend}",
+        "home_quiet": "{channel} – sin mensajes en los últimos {days} días",
+        "home_none": "Cuando escribas en canales donde estoy, su ánimo aparecerá aquí.",
+        "home_more": "…y más: se muestran los {count} donde escribiste más recientemente.",
+        "home_footer": "Canales donde escribiste en los últimos {lookback} días. "
+                       "`/mood #canal 30d` cuenta más.",
     },
 }
 _LABELS = {
     "en": {"positive": "positive", "neutral": "neutral", "negative": "negative"},
     "es": {"positive": "positivo", "neutral": "neutral", "negative": "negativo"},
 }
+_MESSAGES = {"en": ("message", "messages"), "es": ("mensaje", "mensajes")}
 TREND_FLAT = 0.05  # a change of the average smaller than this is "about the same"
 
 
@@ -89,3 +104,16 @@ def summary(lang: str, data: dict[str, Any]) -> str:
     if worst is not None and worst["average"] < 0:
         lines.append(get(lang, "worst").format(**worst))
     return "\n".join(lines)
+
+
+def trend_mark(trend: float | None) -> str:
+    """An emoji after a Home line when the mood rose or fell against the period before."""
+    if trend is None or abs(trend) < TREND_FLAT:
+        return ""
+    return " :chart_with_upwards_trend:" if trend > 0 else " :chart_with_downwards_trend:"
+
+
+def messages(lang: str, count: int) -> str:
+    """`1 message`, `2 messages`, in `lang`."""
+    one, many = _MESSAGES.get(lang, _MESSAGES["en"])
+    return f"{count} {one if count == 1 else many}"

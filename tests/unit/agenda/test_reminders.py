@@ -218,3 +218,89 @@ def test_transient_errors_still_retry_the_batch(store: AgendaStore, replier: Sla
     fake_slack.refusals.clear()
     assert deliver_batch(store, replier, batch, attempt=1) == 1  # the first is skipped
     assert len(fake_slack.posted("DU1")) == 1 and len(fake_slack.posted("DU2")) == 1
+
+
+class Tokens:
+    """A token per team, as installations give them; a refused token is forgotten."""
+
+    def __init__(self, tokens: dict[str, str]) -> None:
+        self.tokens = tokens
+
+    def token_for(self, team: str) -> str | None:
+        return self.tokens.get(team)
+
+    def refused(self, team: str, token: str) -> None:
+        self.tokens.pop(team, None)
+
+
+def _due_in(store: AgendaStore, team: str, title: str, notify: str) -> Event:
+    return store.add(NewEvent(team=team, channel="", owner="U1", title=title,
+                              when=When(datetime.now(MADRID) - timedelta(seconds=2), None, True),
+                              lang="en", notify=notify, public=False))
+
+
+def test_a_team_without_installation_pauses_its_reminder_and_the_other_teams_go_out(
+    stores: AgendaStores, fake_slack: FakeSlack
+) -> None:
+    fake_slack.install("xoxb-b", "TB")
+    replier = SlackReplier(fake_slack.api_url, "", stores.ledger,
+                           tokens=Tokens({"TB": "xoxb-b"}))  # TA uninstalled the app
+    store = stores.events
+    gone = _due_in(store, "TA", "gone team", "DA1")
+    kept = _due_in(store, "TB", "kept team", "DB1")
+    batch = _batch(store)
+    assert [item[0] for item in batch] == [gone.id, kept.id]
+    assert deliver_batch(store, replier, batch) == 1
+    (post,) = fake_slack.posted()
+    assert post["channel"] == "DB1" and fake_slack.calls_of("TB")
+    paused = store.by_id(gone.id)
+    assert paused is not None and paused.paused_reason == "not_installed"
+    assert paused.due_at is None and paused.paused_at is not None
+    delivered = store.by_id(kept.id)
+    assert delivered is not None and delivered.delivered and delivered.paused_at is None
+    assert store.pending() == 0
+    # Its key was given back: nothing is held as "posting" for a reminder never sent.
+    assert replier.ledger.state(f"reminder:{gone.id}:{gone.start_at:.3f}") is None
+
+
+def test_a_snooze_of_a_team_without_installation_is_dropped_and_its_event_paused(
+    stores: AgendaStores, fake_slack: FakeSlack
+) -> None:
+    replier = SlackReplier(fake_slack.api_url, "", stores.ledger, tokens=Tokens({}))
+    store = stores.events
+    later = datetime.now(MADRID) + timedelta(days=1)
+    event = store.add(NewEvent(team="TA", channel="", owner="U1", title="daily",
+                               when=When(later, "FREQ=DAILY", True), lang="en",
+                               notify="DA1", public=False))
+    now = time.time()
+    store.snooze("TA", event.id, now - 600, now - 1, request_key="click-1")
+    (claimed,) = store.claim_due(now, lease=120, limit=10)
+    assert claimed.snooze
+    assert deliver_batch(store, replier, [claimed.as_list()]) == 0
+    assert fake_slack.posted() == []
+    paused = store.by_id(event.id)
+    assert paused is not None and paused.paused_reason == "not_installed"
+    assert store.pending() == 0
+
+
+def test_a_team_refusing_its_token_stops_only_its_own_reminders(
+    stores: AgendaStores, fake_slack: FakeSlack
+) -> None:
+    fake_slack.install("xoxb-a", "TA")
+    fake_slack.install("xoxb-b", "TB")
+    replier = SlackReplier(fake_slack.api_url, "", stores.ledger,
+                           tokens=Tokens({"TA": "xoxb-a", "TB": "xoxb-b"}))
+    store = stores.events
+    first = _due_in(store, "TA", "first of A", "DA1")
+    other = _due_in(store, "TB", "of B", "DB1")
+    second = _due_in(store, "TA", "second of A", "DA2")
+    fake_slack.revoke("xoxb-a")
+    batch = _batch(store)
+    assert [item[0] for item in batch] == [first.id, other.id, second.id]
+    assert deliver_batch(store, replier, batch) == 1
+    assert [p["channel"] for p in fake_slack.posted()] == ["DB1"]
+    # One refusal was enough: the rest of that team's batch was not tried, nor paused.
+    assert len(fake_slack.calls_to("chat.postMessage!invalid_auth")) == 1
+    for event in (first, second):
+        left = store.by_id(event.id)
+        assert left is not None and left.paused_at is None and left.due_at == event.start_at

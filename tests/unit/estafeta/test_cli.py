@@ -114,3 +114,83 @@ def test_operator_commands_ignore_the_simulator_defaults(project: dict[str, Any]
     settings = project["broker"][0]
     assert settings.slack_signing_secret == ""  # local.env is for `run` and `demo` only
     assert settings.api_tokens == {}
+
+
+def _oauth_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, keys: str) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env of the project's
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1.2")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
+    monkeypatch.setenv("SLACK_TOKEN_KEY", keys)
+
+
+def test_reencrypt_tokens_moves_every_installation_to_the_first_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from cryptography.fernet import Fernet
+    from slack_sdk.oauth.installation_store import Installation
+
+    from estafeta.installations import EncryptedInstallationStore
+    from estafeta.stores import open_stores
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    records = open_stores(Settings(data_dir=tmp_path / "data"), "installations").records
+    for team in ("T0002", "T0003"):
+        EncryptedInstallationStore(records, [old]).save(Installation(
+            team_id=team, user_id="U1", bot_token=f"xoxb-{team}", bot_id="B1",
+            bot_user_id="UBOT"))
+    _oauth_env(monkeypatch, tmp_path, f"{new},{old}")
+    assert cli.main(["reencrypt-tokens"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "2 installation(s)" in out
+    assert old not in out and new not in out
+    only_new = EncryptedInstallationStore(records, [new])
+    for team in ("T0002", "T0003"):
+        bot = only_new.find_bot(enterprise_id=None, team_id=team)
+        assert bot is not None and bot.bot_token == f"xoxb-{team}"
+
+
+def test_reencrypt_tokens_refuses_in_one_line_without_oauth(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLACK_CLIENT_ID", raising=False)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    assert cli.main(["reencrypt-tokens"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "SLACK_CLIENT_ID is not set" in err
+    assert not (tmp_path / "data").exists()  # nothing opened
+
+
+def test_reencrypt_tokens_refuses_a_bad_key_without_echoing_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _oauth_env(monkeypatch, tmp_path, "not-a-fernet-key")
+    assert cli.main(["reencrypt-tokens"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a Fernet key" in err
+    assert "not-a-fernet-key" not in err
+
+
+def test_reencrypt_tokens_says_when_a_row_no_key_reads_stays_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from cryptography.fernet import Fernet
+    from slack_sdk.oauth.installation_store import Installation
+
+    from estafeta.installations import EncryptedInstallationStore
+    from estafeta.stores import open_stores
+
+    kept, lost = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    records = open_stores(Settings(data_dir=tmp_path / "data"), "installations").records
+    for team, key in (("T0002", kept), ("T0003", lost)):
+        EncryptedInstallationStore(records, [key]).save(Installation(
+            team_id=team, user_id="U1", bot_token=f"xoxb-{team}", bot_id="B1",
+            bot_user_id="UBOT"))
+    _oauth_env(monkeypatch, tmp_path, kept)
+    assert cli.main(["reencrypt-tokens"]) == 1
+    captured = capsys.readouterr()
+    assert "1 installation(s)" in captured.out
+    assert captured.err.count("\n") == 1 and "1 installation(s) could not be decrypted" in (
+        captured.err)

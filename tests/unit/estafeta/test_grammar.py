@@ -208,4 +208,4 @@ def test_declared_verbs_are_what_handlers_answer() -> None:
     assert grammar.declaration("search").handled_verbs == {"find", "more", "reindex"}
     assert grammar.declaration("sentiment").handled_verbs == {"summary", "analyze", "alerts"}
     assert grammar.declaration("agenda").handled_verbs == {
-        "add", "remind", "list", "next", "search", "cancel", "export"}
+        "add", "remind", "list", "next", "search", "cancel", "export", "form"}

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from estafeta.mrkdwn import escape, unescape
+from estafeta.mrkdwn import escape, fit, unescape
 
 # Random text, and random text made of the pieces Slack markup is built from.
 _ANY_TEXT = st.text()
@@ -48,3 +48,45 @@ def test_escaping_is_not_undone_by_escaping_again(text: str) -> None:
 def test_slack_markup_typed_by_a_user_stays_text(typed: str, inert: str) -> None:
     assert escape(typed) == inert
     assert unescape(inert) == typed
+
+
+# Mrkdwn as the bot writes it: escaped user text, Slack's escapes and its angle-bracket tokens.
+_WRITTEN = st.lists(st.one_of(
+    st.text(max_size=6).map(escape),
+    st.sampled_from(["&amp;", "&lt;", "&gt;", "<#C123|general>", "<@U1>", "<!here>",
+                     "<https://example.com/a?b=c&amp;d|a &amp; b>", "*", "…", " "])),
+    max_size=30).map("".join)
+_WHOLE = re.compile(r"<[^<>]*>|&(?:amp|lt|gt);")
+
+
+@settings(max_examples=500, deadline=None)
+@given(_WRITTEN, st.integers(min_value=1, max_value=80))
+def test_fit_cuts_to_the_limit_between_tokens(text: str, limit: int) -> None:
+    cut = fit(text, limit)
+    assert len(cut) <= limit
+    if len(text) <= limit:
+        assert cut == text
+        return
+    assert cut.endswith("…")
+    kept = cut[:-1]
+    assert text.startswith(kept)
+    # The cut falls outside every escape and token: what is kept holds only whole ones.
+    assert all(not m.start() < len(kept) < m.end() for m in _WHOLE.finditer(text))
+
+
+@pytest.mark.parametrize(("text", "limit", "cut"), [
+    ("a" * 10, 20, "a" * 10),
+    ("a" * 16 + "&amp;" * 3, 20, "a" * 16 + "…"),
+    ("a" * 10 + "&amp;" * 3, 20, "a" * 10 + "&amp;" + "…"),
+    ("see <#C123|general> now", 12, "see …"),
+    ("see <#C123|general> now", 20, "see <#C123|general>…"),
+    ("hi <@U123> there", 8, "hi …"),
+    ("<https://example.com|a link>", 10, "…"),
+    ("Q&amp;A time", 3, "Q…"),
+    ("abc", 3, "abc"),
+    ("abcd", 1, "…"),
+    ("abcd", 0, ""),
+])
+def test_fit_drops_a_token_or_escape_it_would_cut_through(text: str, limit: int,
+                                                           cut: str) -> None:
+    assert fit(text, limit) == cut

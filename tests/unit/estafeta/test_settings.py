@@ -4,10 +4,12 @@ from pathlib import Path
 import pytest
 
 from estafeta.settings import (
+    SECRET_VARIABLES,
     SIMULATOR_SECRETS,
     Settings,
     is_loopback_url,
     layered_environ,
+    oauth_problem,
     own_team,
     parse_api_tokens,
     parse_slash_commands,
@@ -177,3 +179,58 @@ def test_gateway_and_workers_refuse_published_values_against_real_slack() -> Non
     refuse_published_secrets(worker_only, needs_signing_secret=False)
     with pytest.raises(RuntimeError, match="SLACK_SIGNING_SECRET is empty"):
         refuse_published_secrets(worker_only)
+
+
+# OAuth: installs into many workspaces -------------------------------------------------------
+
+FERNET_KEY = "nPq0uZ0dFJ1uNQjL4bAjRjA0mq0zZ5Hc1r2b5nYt7Yw="  # a valid key, for these tests only
+OAUTH = {**REAL, "SLACK_CLIENT_ID": "1111.2222", "SLACK_CLIENT_SECRET": "real-client-secret",
+         "SLACK_TOKEN_KEY": FERNET_KEY}
+
+
+def test_oauth_settings_are_read_and_never_shown() -> None:
+    settings = Settings.from_env({**OAUTH, "SLACK_TOKEN_KEY": f" {FERNET_KEY} , other-key ",
+                                  "SLACK_REDIRECT_URI": "https://bot.example/slack/oauth_redirect"})
+    assert settings.oauth_enabled and oauth_problem(Settings.from_env(OAUTH)) is None
+    assert settings.slack_token_keys == (FERNET_KEY, "other-key")
+    assert settings.slack_redirect_uri == "https://bot.example/slack/oauth_redirect"
+    shown = repr(settings)
+    assert "real-client-secret" not in shown and FERNET_KEY not in shown
+    assert "1111.2222" in shown  # the client id is public
+    assert {"SLACK_CLIENT_SECRET", "SLACK_TOKEN_KEY"} <= set(SECRET_VARIABLES)
+    assert not Settings.from_env(REAL).oauth_enabled
+    assert oauth_problem(Settings.from_env(REAL)) is None  # one workspace: nothing to check
+
+
+@pytest.mark.parametrize("unset, reason", [
+    (("SLACK_CLIENT_SECRET",), "SLACK_CLIENT_SECRET is empty"),
+    (("SLACK_TOKEN_KEY",), "SLACK_TOKEN_KEY is empty"),
+    (("SLACK_CLIENT_SECRET", "SLACK_TOKEN_KEY"), "SLACK_CLIENT_SECRET and SLACK_TOKEN_KEY are"),
+])
+def test_oauth_without_its_secret_or_key_refuses_to_start(unset: tuple[str, ...],
+                                                          reason: str) -> None:
+    settings = Settings.from_env({**OAUTH, **{name: "" for name in unset}})
+    problem = oauth_problem(settings)
+    assert problem is not None and "\n" not in problem and reason in problem
+    assert problem.startswith("estafeta: refusing to start")
+    with pytest.raises(RuntimeError, match="SLACK_CLIENT_ID is set"):
+        refuse_published_secrets(settings, needs_signing_secret=False)
+
+
+def test_a_token_key_that_is_not_fernet_refuses_to_start_without_showing_it() -> None:
+    settings = Settings.from_env({**OAUTH, "SLACK_TOKEN_KEY": f"{FERNET_KEY},not-a-fernet-key"})
+    problem = oauth_problem(settings)
+    assert problem is not None and "key 2 of 2 is not a Fernet key" in problem
+    assert "not-a-fernet-key" not in problem and FERNET_KEY not in problem
+
+
+def test_gateway_and_workers_refuse_an_incomplete_oauth_setup(tmp_path: Path) -> None:
+    from gateway import create_app
+    from routing import SEARCH
+    from workers.app import create_worker_app
+
+    incomplete = Settings.from_env({**OAUTH, "SLACK_TOKEN_KEY": "", "DATA_DIR": str(tmp_path)})
+    with pytest.raises(RuntimeError, match="SLACK_TOKEN_KEY is empty"):
+        create_app({"SETTINGS": incomplete})
+    with pytest.raises(RuntimeError, match="SLACK_TOKEN_KEY is empty"):
+        create_worker_app(SEARCH, incomplete)

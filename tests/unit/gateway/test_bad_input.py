@@ -2,6 +2,7 @@
 
 import json
 import time
+from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
@@ -9,6 +10,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from estafeta import grammar
 from gateway.recording import RecordingPublisher
 from slacksim.fake_slack import FakeSlack
 from slacksim.signing import SlackSigner
@@ -241,3 +243,56 @@ def test_random_requests_never_get_a_5xx_nor_publish(
         decoded = json.loads(body) if path.startswith("/api/") else None
         assert isinstance(decoded, dict) and isinstance(decoded.get("text"), str)
         publisher.clear()
+
+
+interaction_ids = st.sampled_from(["search.more", "agenda.add", "agenda.cancel", "nope.x",
+                                   "search", ""]) | st.text(max_size=12)
+interaction_payloads = st.fixed_dictionaries(
+    {"type": st.sampled_from(["block_actions", "view_submission", "shortcut",
+                              "message_action", "view_closed", "interactive_message"])},
+    optional={
+        "team": st.one_of(st.just({"id": "T0001"}), json_values),
+        "user": st.one_of(st.just({"id": "U0001"}), json_values),
+        "channel": st.one_of(st.just({"id": "C0001"}), json_values),
+        "trigger_id": st.one_of(st.text(max_size=8), json_values),
+        "callback_id": st.one_of(interaction_ids, json_values),
+        "actions": st.one_of(st.lists(st.fixed_dictionaries(
+            {"action_id": interaction_ids}, optional={"value": json_values}), max_size=2),
+            json_values),
+        "view": st.one_of(st.fixed_dictionaries(
+            {"callback_id": interaction_ids},
+            optional={"state": json_values, "private_metadata": json_values,
+                      "id": json_values}), json_values),
+        "response_url": st.one_of(st.just("https://evil.example/x"), json_values),
+    })
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=interaction_payloads)
+def test_signed_interaction_payloads_never_get_a_5xx_and_publish_only_declared_ids(
+    client: FlaskClient, signer: SlackSigner, publisher: RecordingPublisher,
+    payload: dict[str, object],
+) -> None:
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    response = client.post("/slack/interactions", data=body,
+                           headers=signer.headers(body, "application/x-www-form-urlencoded"))
+    assert response.status_code < 500, (response.status_code, response.data)
+    if response.status_code >= 400:
+        assert response.is_json and response.json["error"]
+    if publisher.sent:
+        assert response.status_code == 200
+        assert grammar.interaction_service(_used_id(payload)) is not None
+        assert payload.get("response_url") in (None, "")
+        publisher.clear()
+
+
+def _used_id(payload: dict[str, object]) -> str:
+    if payload["type"] == "block_actions":
+        actions = payload["actions"]
+        assert isinstance(actions, list)
+        return str(actions[0]["action_id"])
+    view = payload.get("view")
+    if payload["type"] == "view_submission" and isinstance(view, dict):
+        return str(view["callback_id"])
+    return str(payload.get("callback_id"))

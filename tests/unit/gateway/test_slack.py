@@ -4,6 +4,7 @@ import json
 from urllib.parse import urlencode
 
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 import routing
 from gateway.recording import RecordingPublisher
@@ -71,14 +72,24 @@ def test_unknown_slash_command_or_sub_command_gets_usage_and_nothing_is_publishe
     assert publisher.total_depth() == 0
 
 
-def test_interactions_are_verified_and_acked(client: FlaskClient, signer: SlackSigner) -> None:
-    body = b"payload=" + json.dumps({"type": "block_actions", "actions": []}).encode()
-    response = client.post("/slack/interactions", data=body,
-                           headers=signer.headers(body, "application/x-www-form-urlencoded"))
-    assert response.status_code == 200
+def test_interactions_are_verified_and_unknown_actions_refused(
+    client: FlaskClient, signer: SlackSigner, publisher: RecordingPublisher
+) -> None:
+    payload = {"type": "block_actions", "team": {"id": "T0001"}, "user": {"id": "U0001"},
+               "trigger_id": "1.2.abc", "actions": [{"action_id": "weather.today"}]}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
     unsigned = client.post("/slack/interactions", data=body,
                            content_type="application/x-www-form-urlencoded")
     assert unsigned.status_code == 401
+    response = client.post("/slack/interactions", data=body,
+                           headers=signer.headers(body, "application/x-www-form-urlencoded"))
+    assert response.status_code == 400
+    assert response.json["error"] == "unknown_action"
+    empty = urlencode({"payload": json.dumps({**payload, "actions": []})}).encode()
+    response = client.post("/slack/interactions", data=empty,
+                           headers=signer.headers(empty, "application/x-www-form-urlencoded"))
+    assert response.status_code == 400
+    assert publisher.total_depth() == 0
 
 
 def _signed_form(signer: SlackSigner, fields: dict[str, str]) -> tuple[bytes, dict[str, str]]:
@@ -129,18 +140,53 @@ def test_a_replayed_interaction_is_acked_as_a_duplicate(
     client: FlaskClient, signer: SlackSigner, publisher: RecordingPublisher
 ) -> None:
     payload = {"type": "block_actions", "trigger_id": "trigger.i1", "team": {"id": "T0001"},
-               "actions": []}
+               "user": {"id": "U0001"}, "channel": {"id": "C0001"},
+               "actions": [{"action_id": "search.more", "value": "1"}]}
     body, headers = _signed_form(signer, {"payload": json.dumps(payload)})
     first = client.post("/slack/interactions", data=body, headers=headers)
     replay = client.post("/slack/interactions", data=body, headers=headers)
     assert first.json == {"ok": True}
     assert replay.status_code == 200 and replay.json == {"ok": True, "duplicate": True}
-    # No trigger id, no team: acked every time, nothing breaks.
+    assert publisher.total_depth() == 1
+    assert publisher.depth(routing.SEARCH.command_queue.name) == 1
+    (sent,) = publisher.sent
+    assert sent.headers["task"] == routing.SEARCH.interaction_task
+    _, kwargs, _ = sent.body
+    assert kwargs["interaction"]["id"] == "search.more"
+    assert kwargs["interaction"]["value"] == "1"
+    assert kwargs["context"]["team"] == "T0001" and kwargs["context"]["channel"] == "C0001"
+    assert kwargs["context"]["source"] == "interaction"
+    # No team, no user: refused every time, nothing published, nothing breaks.
     body, headers = _signed_form(signer, {"payload": json.dumps({"type": "block_actions"})})
     for _ in range(2):
-        assert client.post("/slack/interactions", data=body, headers=headers).json == {
-            "ok": True}
+        assert client.post("/slack/interactions", data=body, headers=headers).status_code == 400
+    assert publisher.total_depth() == 1
+
+
+def test_a_share_click_answers_through_its_response_url_and_never_a_foreign_one(
+    client: FlaskClient, signer: SlackSigner, fake_slack: FakeSlack, publisher: RecordingPublisher
+) -> None:
+    def click(trigger: str, response_url: str) -> TestResponse:
+        payload = {"type": "block_actions", "trigger_id": trigger, "team": {"id": "T0001"},
+                   "user": {"id": "U0001"}, "channel": {"id": "G0PRIV"},
+                   "container": {"type": "message", "channel_id": "G0PRIV",
+                                 "is_ephemeral": True, "message_ts": "1700000000.000100"},
+                   "response_url": response_url,
+                   "actions": [{"action_id": "search.share", "type": "button",
+                                "value": '{"q":"deploy","p":0,"l":"en","e":1}'}]}
+        body, headers = _signed_form(signer, {"payload": json.dumps(payload)})
+        return client.post("/slack/interactions", data=body, headers=headers)
+
+    assert click("trigger.s1", "https://evil.example/hook").status_code == 400
     assert publisher.total_depth() == 0
+    url = fake_slack.response_url()
+    assert click("trigger.s2", url).json == {"ok": True}
+    (sent,) = publisher.sent
+    _, kwargs, _ = sent.body
+    assert kwargs["reply"]["kind"] == "response_url" and kwargs["reply"]["url"] == url
+    assert kwargs["interaction"]["id"] == "search.share"
+    assert kwargs["context"]["channel"] == "G0PRIV"
+    assert kwargs["context"]["channel_type"] == "group"
 
 
 def test_an_unknown_slash_command_is_quoted_escaped(
@@ -170,3 +216,32 @@ def test_a_slash_command_with_a_response_url_outside_slack_is_400_and_not_publis
         fake_slack, response_url="https://hooks.slack.com/commands/T0001/1/x"))
     assert client.post("/slack/commands", data=body, headers=headers).status_code == 200
     assert publisher.total_depth() == 1
+
+
+def _submission(trigger_id: str, title: str) -> dict[str, object]:
+    values = {"title": {"title": {"type": "plain_text_input", "value": title}},
+              "date": {"date": {"type": "datepicker", "selected_date": "2099-01-02"}},
+              "time": {"time": {"type": "timepicker", "selected_time": "09:30"}},
+              "repeat": {"repeat": {"type": "static_select",
+                                    "selected_option": {"value": "none"}}}}
+    return {"type": "view_submission", "team": {"id": "T0001"}, "user": {"id": "U0001"},
+            "trigger_id": trigger_id,
+            "view": {"id": "V0001", "callback_id": "agenda.add", "state": {"values": values},
+                     "private_metadata": json.dumps({"channel": "C0001", "lang": "es"})}}
+
+
+def test_a_modal_is_checked_on_its_fields_and_submitted_once(
+    client: FlaskClient, signer: SlackSigner, publisher: RecordingPublisher
+) -> None:
+    body, headers = _signed_form(signer, {"payload": json.dumps(_submission("t.1", " "))})
+    refused = client.post("/slack/interactions", data=body, headers=headers)
+    assert refused.json == {"response_action": "errors",
+                            "errors": {"title": "Rellena este campo."}}
+    assert publisher.total_depth() == 0
+    # Pressing the button again while the first submission is acked: a new trigger, the
+    # same view. It is one submission, published once; the modal closes (an empty 200).
+    for trigger in ("t.2", "t.3"):
+        body, headers = _signed_form(signer, {"payload": json.dumps(_submission(trigger, "Demo"))})
+        response = client.post("/slack/interactions", data=body, headers=headers)
+        assert response.status_code == 200 and response.data == b""
+    assert publisher.depth(routing.AGENDA.command_queue.name) == 1

@@ -3,7 +3,7 @@ from pathlib import Path
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN
 from workers.replies import SlackReplier
-from workers.search.handlers import Answers
+from workers.search.answers import Answers
 from workers.search.sqlite_store import SqliteSearchState
 from workers.search.store import Document
 from workers.sqlite_ledger import SqliteLedger

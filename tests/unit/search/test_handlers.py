@@ -12,7 +12,8 @@ from estafeta.stores import open_stores
 from slacksim.fake_slack import FakeSlack
 from tests.conftest import BOT_TOKEN, TEAM
 from workers.replies import Reply, SlackReplier
-from workers.search.handlers import Answers, build_handlers
+from workers.search.answers import Answers
+from workers.search.handlers import build_handlers
 from workers.search.sqlite_store import SqliteBackfillLog, SqliteSearchState, SqliteSearchStore
 from workers.search.store import Document, Hit
 from workers.service import ServiceHandlers

@@ -189,3 +189,22 @@ def test_only_one_worker_takes_an_alert_slot(store: MoodStore) -> None:
     store.set_alerts("T1", "C1", True, "en", "U1")
     taken = _at_once(8, lambda n: store.take_alert_slot("T1", "C1", every=3600, now=NOON))
     assert taken.count(True) == 1
+
+
+def test_the_channels_a_person_wrote_in_most_recent_first_within_their_team(
+    store: MoodStore,
+) -> None:
+    store.put_many([_scored(NOON - 3 * DAY, 0.1, channel="C1"),
+                    _scored(NOON - DAY, 0.2, channel="G1", public=False),
+                    _scored(NOON, 0.3, channel="C2"),
+                    _scored(NOON - 40 * DAY, 0.4, channel="C3"),  # before `since`
+                    _scored(NOON, 0.5, channel="C4", user="U2"),  # someone else's
+                    _scored(NOON, 0.6, team="T2", channel="C9")])  # another team's
+    since = NOON - 30 * DAY
+    assert [(w.channel, w.private) for w in store.channels_of("T1", "U1", since, 10)] == [
+        ("C2", False), ("G1", True), ("C1", False)]
+    assert [w.channel for w in store.channels_of("T1", "U1", since, 2)] == ["C2", "G1"]
+    assert [w.channel for w in store.channels_of("T2", "U1", since, 10)] == ["C9"]
+    # A deleted message no longer says the person wrote there.
+    assert store.delete("T1", "C1", f"{NOON - 3 * DAY:.6f}")
+    assert "C1" not in {w.channel for w in store.channels_of("T1", "U1", since, 10)}
