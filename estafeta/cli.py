@@ -21,6 +21,7 @@ from estafeta.settings import (
     LOCAL_ENV_FILE,
     Settings,
     layered_environ,
+    oauth_problem,
     published_simulator_values,
     real_slack_problem,
 )
@@ -152,7 +153,8 @@ def run(env: dict[str, str], procfile: str = "Procfile") -> int:
     """Check the configuration and the broker, migrate the stores, then become honcho
     running every process (the Socket Mode one only with SLACK_APP_TOKEN)."""
     settings = Settings.from_env(env)
-    problem = real_slack_problem(settings, published_simulator_values(LOCAL_ENV_FILE))
+    problem = oauth_problem(settings) or real_slack_problem(
+        settings, published_simulator_values(LOCAL_ENV_FILE))
     if settings.socket_mode and not problem:
         from gateway.socket import app_token_problem
 

@@ -87,6 +87,18 @@ def test_run_refuses_an_empty_dotenv_secret_for_real_slack(
     assert "SLACK_SIGNING_SECRET is empty" in capsys.readouterr().err
 
 
+def test_run_refuses_an_incomplete_oauth_setup_before_starting_anything(
+        project: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1111.2222")
+    for name in ("SLACK_CLIENT_SECRET", "SLACK_TOKEN_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "SLACK_CLIENT_SECRET and SLACK_TOKEN_KEY" in err
+    assert project["broker"] == []  # refused before the broker, the migration, honcho
+
+
 def test_run_stops_when_the_broker_is_unreachable(project: dict[str, Any],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "check_broker", lambda settings: 1)
