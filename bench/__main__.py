@@ -37,6 +37,7 @@ from pathlib import Path
 from kombu import Connection
 
 import routing
+from bench.stats import percentiles
 from slacksim.fake_slack import FakeSlack
 from slacksim.signing import SlackSigner
 
@@ -262,9 +263,9 @@ def latency(args: argparse.Namespace, broker_url: str, workdir: Path) -> dict[st
     return {
         "requests": len(pairs),
         "rate_per_second": args.rate,
-        "ack_ms": _percentiles(acks),
-        "reply_ms": _percentiles(replies),
-        "baseline_request_ms": _percentiles(baseline),
+        "ack_ms": percentiles(acks),
+        "reply_ms": percentiles(replies),
+        "baseline_request_ms": percentiles(baseline),
         "reply_p50_vs_baseline_p50": statistics.median(replies) / statistics.median(baseline),
     }
 
@@ -278,15 +279,6 @@ def _paced(call: Callable[[int], tuple[float, float]], count: int,
             futures.append(pool.submit(call, i))
             time.sleep(1.0 / rate)
         return [f.result() for f in futures]
-
-
-def _percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "p50": round(statistics.median(ordered), 2),
-        "p99": round(ordered[max(0, int(len(ordered) * 0.99) - 1)], 2),
-        "max": round(ordered[-1], 2),
-    }
 
 
 def main() -> int:

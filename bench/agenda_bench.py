@@ -36,6 +36,7 @@ import psycopg
 from kombu import Connection
 
 import routing
+from bench.stats import percentiles
 from estafeta.migrate import migrate
 from estafeta.postgres import Database, scratch_database
 from estafeta.settings import Settings
@@ -249,13 +250,6 @@ def scan_cost(workdir: Path, largest: int = 1_000_000, repeats: int = 200,
     return results
 
 
-def _percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {"p50": round(statistics.median(ordered), 3),
-            "p99": round(ordered[max(0, int(len(ordered) * 0.99) - 1)], 3),
-            "max": round(ordered[-1], 3)}
-
-
 def _celery(app: str, command: str, env: dict[str, str], out: Any,
             *options: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
@@ -314,7 +308,7 @@ def _deliver(broker_url: str, backend: Backend, data_dir: Path, count: int, spre
         "reminders": count, "due_within_seconds": spread, "hosts": hosts,
         "worker_processes_per_host": workers,
         "posted": len(calls), "posted_twice": sum(1 for v in per_channel.values() if v > 1),
-        "posted_early": early, "due_to_posted_s": _percentiles(delays),
+        "posted_early": early, "due_to_posted_s": percentiles(delays, 3),
     }
 
 

@@ -14,7 +14,6 @@ import itertools
 import os
 import random
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ import psycopg
 from kombu import Connection, Producer
 
 import routing
+from bench.stats import percentiles
 from estafeta.celery_config import celery_client
 from estafeta.migrate import migrate
 from estafeta.payloads import HeardMessage
@@ -140,9 +140,9 @@ def index_and_query(count: int, queries: int) -> dict[str, Any]:
                                      str(BULK_BATCH): round(bulk)},
         "plain_insert_per_second": round(baseline),
         "index_vs_plain_insert": round(bulk / baseline, 3),
-        "query_ms": _percentiles(latencies),
-        "query_with_filters_ms": _percentiles(filtered),
-        "key_lookup_ms": _percentiles(lookups),
+        "query_ms": percentiles(latencies),
+        "query_with_filters_ms": percentiles(filtered),
+        "key_lookup_ms": percentiles(lookups),
         "file_mib": round(size / 2**20, 1),
         "bytes_per_message": round(size / count),
         "peak_rss_mib": round(_rss_mib(), 1),
@@ -226,9 +226,9 @@ def _postgres(documents: list[Document], workload: Workload,
     return {
         "bulk_index_per_second": round(bulk),
         "vacuum_analyze_s": round(vacuum, 1),
-        "query_ms": _percentiles(latencies),
-        "query_with_filters_ms": _percentiles(filtered),
-        "key_lookup_ms": _percentiles(lookups),
+        "query_ms": percentiles(latencies),
+        "query_with_filters_ms": percentiles(filtered),
+        "key_lookup_ms": percentiles(lookups),
         "database_mib": round(total / 2**20, 1),
         "bytes_per_message": round(total / len(documents)),
     }
@@ -312,8 +312,3 @@ def through_the_queue(broker_url: str, count: int) -> dict[str, Any]:
             "worker_processes": 1}
 
 
-def _percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {"p50": round(statistics.median(ordered), 2),
-            "p99": round(ordered[max(0, int(len(ordered) * 0.99) - 1)], 2),
-            "max": round(ordered[-1], 2)}

@@ -17,7 +17,6 @@ Baselines, same run, same broker vhost, same pace:
 from __future__ import annotations
 
 import os
-import statistics
 import subprocess
 import sys
 import threading
@@ -33,6 +32,7 @@ from typing import Any
 from kombu import Connection
 
 import routing
+from bench.stats import percentiles
 from slacksim.fake_slack import FakeSlack
 from slacksim.fake_socket import FakeSocketMode
 from slacksim.signing import SlackSigner
@@ -42,15 +42,6 @@ APP_TOKEN = "xapp-1-ABENCH-bench-app-token"
 BOT_TOKEN = "xoxb-bench"
 SECRET = "bench-signing-secret"
 TEAM = "T0001"
-
-
-def _percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "p50": round(statistics.median(ordered), 2),
-        "p99": round(ordered[max(0, int(len(ordered) * 0.99) - 1)], 2),
-        "max": round(ordered[-1], 2),
-    }
 
 
 def _form(slack: FakeSlack, i: int) -> dict[str, str]:
@@ -153,7 +144,7 @@ def run(broker_url: str, workdir: Path, count: int = 400, rate: float = 40.0) ->
         echo_ms = _socket_mode(slack, server,
                                [sys.executable, "-m", "bench.socket_bench", "echo"], env,
                                workdir / "socket-bench-echo.log", count, rate)
-    socket_p, http_p, echo_p = (_percentiles(s) for s in (socket_ms, http_ms, echo_ms))
+    socket_p, http_p, echo_p = (percentiles(s) for s in (socket_ms, http_ms, echo_ms))
     return {
         "envelopes": count,
         "rate_per_second": rate,
