@@ -12,8 +12,10 @@ accepted-events store makes sure a redelivered envelope is published once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
+import socket
 import sys
 import threading
 import time
@@ -184,6 +186,13 @@ class SocketModeGateway:
 
     def close(self) -> None:
         """Close the connection and stop every thread of the client."""
+        # The client's reader holds its lock in a read that gives up only after 3 s, and
+        # closing waits for that lock: shutting the socket down first ends the read now.
+        session = getattr(self.client, "current_session", None)
+        raw = getattr(session, "sock", None)
+        if raw is not None:
+            with contextlib.suppress(OSError):
+                raw.shutdown(socket.SHUT_RDWR)
         self.client.close()
 
 
