@@ -247,8 +247,9 @@ class Mood:
         channel = (context.channel if context.source == "mention"
                    else self.replier.open_direct(context.user))
         name = f"mood-{request.subject.strip('<>#@')}-{request.days}d.png"
-        return Reply(text, data, upload=Upload(channel=channel, filename=name, content=png,
-                                               title=title, comment=""))
+        return Reply(text, data, blocks=summary_blocks(text),
+                     upload=Upload(channel=channel, filename=name, content=png, title=title,
+                                   comment=""))
 
     def alerts(self, command: Command, context: Context) -> Reply:
         """`/mood alerts on|off`: opt the current channel in or out."""
@@ -263,6 +264,17 @@ class Mood:
         key = "alerts_on" if enabled else "alerts_off"
         return Reply(texts.get(lang, key).format(channel=context.channel),
                      {"channel": context.channel, "alerts": enabled})
+
+
+def summary_blocks(text: str) -> list[dict[str, Any]]:
+    """A `/mood` summary as Block Kit: the headline, then its trend and low point in small
+    print (`text`, built from ids and figures only, stays the fallback)."""
+    headline, *details = text.split("\n")
+    blocks = [SectionBlock(text=MarkdownTextObject(text=headline)).to_dict()]
+    if details:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=line)
+                                             for line in details]).to_dict())
+    return blocks
 
 
 def build_handlers(store: MoodStore, analyzer: Analyzer,

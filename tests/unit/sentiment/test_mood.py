@@ -187,3 +187,16 @@ def test_a_hostile_40000_character_message_is_scored_and_stored(mood: Mood) -> N
     mood.on_heard(HeardMessage("T1", "C1", f"{time.time():.6f}", "U1", text, "channel"))
     (day,) = mood.store.days(Scope("T1", channel="C1"), time.time() - DAY, time.time() + 1)
     assert day.messages == 1 and day.average < 0
+
+
+def test_a_summary_in_slack_is_block_kit_with_its_text_as_the_fallback() -> None:
+    from workers.sentiment.handlers import summary_blocks
+
+    text = ("Mood of <#C1> over the last 7 days: *negative* (-0.25) from 4 messages.\n"
+            "Worse than the 7 days before (+0.55).\nMost negative moment: 2026-11-28.")
+    headline, details = summary_blocks(text)
+    assert headline == {"type": "section", "text": {"type": "mrkdwn",
+                                                    "text": text.split("\n")[0]}}
+    assert [e["text"] for e in details["elements"]] == text.split("\n")[1:]
+    assert summary_blocks("No messages.") == [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "No messages."}}]
