@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from celery.result import AsyncResult
+from celery.states import READY_STATES
 from flask import Blueprint, Response, g, jsonify, request
 
 import routing
@@ -124,7 +125,10 @@ def task_status(task_id: str) -> Response:
     # A token only ever sees its own team's tasks, known from the moment they were accepted.
     # An id this gateway never accepted (another replica's, on another DATA_DIR) reads as
     # PENDING, like any unknown id, until it finishes: then its result names its team.
-    if owner is None and state != "PENDING" and _result_team(result) != g.team:
+    if owner is None and state not in READY_STATES:
+        # Started or being retried, but its team is only known once it finished.
+        body["state"] = "PENDING"
+    elif owner is None and _result_team(result) != g.team:
         raise ApiError(404, "unknown_task", "No such task.")
     if state == "SUCCESS":
         body["result"] = result.result

@@ -92,6 +92,11 @@ def test_http_tasks_belong_to_their_team_from_acceptance(client: FlaskClient) ->
     unknown = str(uuid.uuid4())
     assert client.get(f"/api/v1/tasks/{unknown}", headers=AUTH).json["state"] == "PENDING"
     celery = client.application.extensions["estafeta"].celery
+    # Started (or retrying) names no team yet: it reads PENDING to anyone, with nothing more.
+    celery.backend.store_result(unknown, {"pid": 1, "hostname": "search@h"}, "STARTED")
+    for headers in (AUTH, OTHER):
+        assert client.get(f"/api/v1/tasks/{unknown}", headers=headers).json == {
+            "task_id": unknown, "state": "PENDING"}
     celery.backend.store_result(unknown, {"team": TEAM, "text": "an answer"}, "SUCCESS")
     assert client.get(f"/api/v1/tasks/{unknown}", headers=OTHER).status_code == 404
     assert client.get(f"/api/v1/tasks/{unknown}", headers=AUTH).json["state"] == "SUCCESS"
