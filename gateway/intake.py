@@ -188,9 +188,10 @@ def interaction(state: Gateway, payload: dict[str, Any]) -> Body:
     if reply.kind == "response_url":
         _check_response_url(reply.url, state.settings.slack_api_url)
     lang = item.metadata().get("lang", "en")
-    if item.kind == VIEW_SUBMISSION:
-        form = grammar.declaration(service).forms.get(item.id)
-        errors = form.errors(item.values, lang) if form is not None else {}
+    form = (grammar.declaration(service).forms.get(item.id)
+            if item.kind == VIEW_SUBMISSION else None)
+    if form is not None:
+        errors = form.errors(item.values, lang)
         if errors:
             return {"response_action": "errors", "errors": errors}
     # One click, one submission: Slack gives each click its own trigger, and a modal is
@@ -210,7 +211,6 @@ def interaction(state: Gateway, payload: dict[str, Any]) -> Body:
         if item.kind == VIEW_SUBMISSION:
             # Shown in the modal, which stays open: the person submits again.
             log.warning("view submission not accepted: %s", exc)
-            form = grammar.declaration(service).forms.get(item.id)
             first = form.inputs[0].name if form is not None and form.inputs else ""
             if first:
                 return {"response_action": "errors",
