@@ -28,7 +28,7 @@ from estafeta.settings import (
 from estafeta.urls import without_password
 
 # Commands for a laptop: they also read local.env's simulator defaults (for unset variables).
-LOCAL_COMMANDS = frozenset({"run", "demo"})
+LOCAL_COMMANDS = frozenset({"run", "demo", "simulator"})
 
 
 def _connect(settings: Settings, timeout: float = 3.0) -> Connection:
@@ -134,19 +134,24 @@ def reencrypt_tokens(settings: Settings) -> int:
 
 
 SOCKET_PROCESS = "socket"
+RELEASE_PROCESS = "release"
 
 
 def procfile_processes(procfile: str, socket_mode: bool) -> list[str]:
-    """Procfile processes to name to honcho: [] (all) unless the Socket Mode one is left out."""
+    """Procfile processes to name to honcho: [] (all) unless the release phase or the Socket
+    Mode one is left out."""
     try:
         lines = Path(procfile).read_text().splitlines()
     except OSError:
         return []  # honcho says what is wrong with the file
     names = [line.split(":", 1)[0].strip() for line in lines
              if ":" in line and not line.lstrip().startswith("#")]
-    if socket_mode or SOCKET_PROCESS not in names:
+    # `estafeta run` has migrated already; a PaaS runs `release` once per release, not as a
+    # process that stays up (honcho would stop everything when it exits).
+    left_out = {RELEASE_PROCESS} if socket_mode else {RELEASE_PROCESS, SOCKET_PROCESS}
+    if not left_out & set(names):
         return []
-    return [name for name in names if name != SOCKET_PROCESS]
+    return [name for name in names if name not in left_out]
 
 
 def run(env: dict[str, str], procfile: str = "Procfile") -> int:
@@ -351,6 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         "manifest", help="print the Slack app manifest (YAML) to paste at api.slack.com"))
     demo = sub.add_parser("demo", help="drive a running gateway with a simulated Slack")
     demo.add_argument("--gateway", default=None, help="gateway URL (default http://127.0.0.1:$PORT)")
+    simulator = sub.add_parser("simulator", help="serve a simulated Slack workspace in the "
+                               "browser, at SLACK_API_URL's address, for a running gateway")
+    simulator.add_argument("--gateway", default=None,
+                           help="gateway URL (default http://127.0.0.1:$PORT)")
     args = parser.parse_args(argv)
     if args.command == "manifest":  # from the declarations alone: no settings needed
         return manifest.run(args)
@@ -379,6 +388,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "list":
             return dead_list(settings, args.service, args.limit)
         return dead_replay(settings, args.service, args.limit)
+    if args.command == "simulator":
+        from slacksim.simulator import run_simulator
+
+        return run_simulator(settings, args.gateway)
     from slacksim.demo import run_demo
 
     return run_demo(settings, args.gateway)

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from estafeta.logs import FORMATS
+
 DEFAULT_BROKER_URL = "amqp://guest:guest@localhost:5672//"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DOTENV_FILE = Path(".env")  # the operator's file, in the directory a process starts in
@@ -121,6 +123,12 @@ class Settings:
     port: int = 8000
     data_dir: Path = Path("var")
     log_level: str = "INFO"
+    log_format: str = "text"  # or `json`: one object per line (`estafeta.logs`)
+    # The port a worker (or the Socket Mode process) serves /metrics and /healthz on; 0: none.
+    # The gateway serves /metrics on PORT.
+    metrics_port: int = 0
+    # When set, the gateway's /metrics wants `Authorization: Bearer <it>` (a public gateway).
+    metrics_token: str = field(default="", repr=False)
     worker_concurrency: int = 2
     reminder_scan_seconds: float = 1.0  # how often beat looks for due reminders
     reminder_late_seconds: float = 60.0  # a reminder posted later than this says it is late
@@ -180,10 +188,20 @@ class Settings:
             port=int(env.get("PORT", "8000")),
             data_dir=Path(env.get("DATA_DIR", "var")),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            log_format=_log_format(env.get("LOG_FORMAT", "text")),
+            metrics_port=int(env.get("METRICS_PORT") or 0),
+            metrics_token=env.get("METRICS_TOKEN", ""),
             worker_concurrency=int(env.get("WORKER_CONCURRENCY", "2")),
             reminder_scan_seconds=float(env.get("REMINDER_SCAN_SECONDS", "1")),
             reminder_late_seconds=float(env.get("REMINDER_LATE_SECONDS", "60")),
         )
+
+
+def _log_format(value: str) -> str:
+    chosen = value.strip().lower() or "text"
+    if chosen not in FORMATS:
+        raise ValueError(f"LOG_FORMAT must be one of {', '.join(FORMATS)}, not {value!r}")
+    return chosen
 
 
 # What local.env publishes, known without the file: the container image and a PaaS slug

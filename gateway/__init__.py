@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from celery import Celery
-from flask import Flask
+# Nothing that imports prometheus_client at module level is imported here: gunicorn's master
+# imports this package on its way to `gateway.gunicorn_conf`, which must choose the metrics'
+# multiprocess directory first (`estafeta.multiprocess`). The functions import what they use.
+if TYPE_CHECKING:
+    from celery import Celery
+    from flask import Flask
 
-import routing
-from estafeta import grammar
-from estafeta.celery_config import celery_client
-from estafeta.installations import DatabaseStateStore, EncryptedInstallationStore
-from estafeta.settings import Settings, refuse_published_secrets
-from estafeta.stores import open_stores
-from gateway import api, health, oauth, slack
-from gateway.dedup import GatewayStores
-from gateway.errors import register_error_handlers
-from gateway.jobs import Dispatcher
-from gateway.publisher import MessagePublisher, Publisher
-from gateway.state import Gateway
+    from estafeta.settings import Settings
+    from gateway.dedup import GatewayStores
+    from gateway.publisher import MessagePublisher
+    from gateway.state import Gateway
 
 MAX_BODY_BYTES = 1024 * 1024
+
+
+def configure_logging(service: str, settings: Settings) -> None:
+    """Log in `LOG_FORMAT` (`estafeta.logs`), unless this process configured its logging
+    already: a gunicorn worker inherits its master's, a test runner keeps its own."""
+    from estafeta import logs
+
+    if not logging.getLogger().handlers:
+        logs.configure(service, settings.log_level, settings.log_format)
 
 
 def databases(settings: Settings) -> list[str]:
@@ -36,6 +41,15 @@ def build_gateway(settings: Settings, *, celery: Celery | None = None,
                   stores: GatewayStores | None = None) -> Gateway:
     """What the gateway needs to accept Slack's requests, built from `settings` where not
     given: the HTTP app and the Socket Mode process share it."""
+    import routing
+    from estafeta import grammar
+    from estafeta.celery_config import celery_client
+    from estafeta.installations import DatabaseStateStore, EncryptedInstallationStore
+    from estafeta.stores import open_stores
+    from gateway.jobs import Dispatcher
+    from gateway.publisher import Publisher
+    from gateway.state import Gateway
+
     if celery is None:
         celery = celery_client(settings)
     if publisher is None:
@@ -70,8 +84,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     `PUBLISHER` (a `MessagePublisher`) and `CELERY` (the client that builds task messages and
     reads results) and `STORES` (`GatewayStores`) are built from the settings when absent:
-    tests inject a recording publisher to run the gateway without a broker.
+    tests inject a recording publisher to run the gateway without a broker. `QUEUE_READER`
+    replaces what `/metrics` reads queue depths with (`gateway.queues.QueueReader`).
     """
+    from flask import Flask
+
+    from estafeta import grammar
+    from estafeta.settings import Settings, refuse_published_secrets
+    from gateway import api, health, metrics, oauth, queues, slack
+    from gateway.errors import register_error_handlers
+
     app = Flask(__name__)
     app.config.from_mapping(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
     if config is not None:
@@ -82,14 +104,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Every service's command declaration, checked now: a missing or clashing one stops the
     # gateway at start-up instead of failing each request.
     grammar.declarations()
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("gateway", settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     app.extensions["estafeta"] = build_gateway(
         settings, celery=app.config.get("CELERY"), publisher=app.config.get("PUBLISHER"),
         stores=app.config.get("STORES"))
+    reader = app.config.get("QUEUE_READER") or queues.broker_reader(settings.broker_url)
+    app.extensions["estafeta_queues"] = queues.QueueCollector(reader)
     register_error_handlers(app)
+    metrics.observe_requests(app)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(slack.bp)
     app.register_blueprint(oauth.bp)  # a browser's requests: not signed, not under slack.bp

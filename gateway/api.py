@@ -12,6 +12,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 import routing
 from estafeta import grammar
+from estafeta.metrics import BROKER_UNAVAILABLE
 from estafeta.payloads import Context, ReplyTarget
 from gateway.bodies import json_object
 from gateway.errors import ApiError
@@ -88,6 +89,7 @@ def run_command(service: str) -> tuple[Response, int, dict[str, str]]:
         )
     except BrokerUnavailable as exc:
         state.task_owners.forget(task_id)
+        BROKER_UNAVAILABLE.labels("api").inc()
         log.warning("API command not accepted: %s", exc)
         raise ApiError(503, "broker_unavailable", "The broker is unavailable; retry later.",
                        headers={"Retry-After": RETRY_AFTER_SECONDS}) from exc

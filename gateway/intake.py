@@ -21,6 +21,7 @@ from estafeta.interactions import (
     BadInteraction,
     read_interaction,
 )
+from estafeta.metrics import BROKER_UNAVAILABLE, SLACK_DUPLICATES
 from estafeta.payloads import Context, ReplyTarget, channel_kind
 from estafeta.stores import StoreUnavailable
 from estafeta.urls import response_url_allowed
@@ -51,7 +52,8 @@ def ephemeral(text: str) -> dict[str, Any]:
     return {"response_type": "ephemeral", "text": text}
 
 
-def _broker_down(what: str, exc: BrokerUnavailable) -> ApiError:
+def _broker_down(source: str, what: str, exc: BrokerUnavailable) -> ApiError:
+    BROKER_UNAVAILABLE.labels(source).inc()
     log.warning("%s not accepted: %s", what, exc)
     # Slack retries events (and a person clicks again) after an error: nothing is lost.
     return ApiError(503, "broker_unavailable", "The broker is unavailable; retry later.",
@@ -75,6 +77,7 @@ def event(state: Gateway, payload: dict[str, Any]) -> Body:
     if isinstance(action, Ignore):
         return {"ok": True, "ignored": action.reason}
     if event_id in state.accepted_events:
+        SLACK_DUPLICATES.labels("event").inc()
         return {"ok": True, "duplicate": True}
     try:
         if isinstance(action, RunCommand):
@@ -94,7 +97,7 @@ def event(state: Gateway, payload: dict[str, Any]) -> Body:
             # one in its cache for up to a minute; Slack refuses it, and it is forgotten.
             state.uninstall(action.team, action.enterprise)
     except BrokerUnavailable as exc:
-        raise _broker_down(f"event {event_id}", exc) from exc
+        raise _broker_down("events", f"event {event_id}", exc) from exc
     state.accepted_events.claim(event_id)
     return {"ok": True}
 
@@ -145,6 +148,7 @@ def command(state: Gateway, form: Mapping[str, str]) -> Body:
         log.warning("slash command not accepted: %s", exc)
         return ephemeral(_NOT_QUEUED[parsed.lang])
     if not first:
+        SLACK_DUPLICATES.labels("command").inc()
         log.info("replayed slash command of team %s not published again", context.team)
         return ephemeral(_ALREADY[parsed.lang])
     # A task id derived from the trigger: a replay that reaches another gateway volume still
@@ -154,6 +158,7 @@ def command(state: Gateway, form: Mapping[str, str]) -> Body:
         state.dispatcher.command(parsed, context, reply, task_id=task_id)
     except BrokerUnavailable as exc:
         # Slack does not retry slash commands: tell the person, in their own language.
+        BROKER_UNAVAILABLE.labels("commands").inc()
         log.warning("slash command not accepted: %s", exc)
         if key is not None:
             # Nothing ran: a replay may run. (A person typing it again sends a new trigger.)
@@ -200,6 +205,7 @@ def interaction(state: Gateway, payload: dict[str, Any]) -> Body:
     once = item.view_id if item.kind == VIEW_SUBMISSION else item.trigger_id
     key = trigger_key(context.team, once or item.trigger_id or None)
     if key is not None and not state.accepted_events.claim(key):
+        SLACK_DUPLICATES.labels("interaction").inc()
         return None if item.kind == VIEW_SUBMISSION else {"ok": True, "duplicate": True}
     task_id = event_task_id(context.team, key or f"{item.id}:{item.message_ts}", "interaction")
     try:
@@ -210,12 +216,13 @@ def interaction(state: Gateway, payload: dict[str, Any]) -> Body:
                 state.accepted_events.discard(key)
         if item.kind == VIEW_SUBMISSION:
             # Shown in the modal, which stays open: the person submits again.
-            log.warning("view submission not accepted: %s", exc)
             first = form.inputs[0].name if form is not None and form.inputs else ""
             if first:
+                BROKER_UNAVAILABLE.labels("interactions").inc()
+                log.warning("view submission not accepted: %s", exc)
                 return {"response_action": "errors",
                         "errors": {first: _NOT_SAVED.get(lang, _NOT_SAVED["en"])}}
-        raise _broker_down(f"{item.kind} {item.id}", exc) from exc
+        raise _broker_down("interactions", f"{item.kind} {item.id}", exc) from exc
     if item.kind == BLOCK_ACTIONS:
         return {"ok": True}
     return None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from celery import Celery
 
 import routing
+from estafeta import tracing
 from estafeta.grammar import Command
 from estafeta.interactions import Interaction
 from estafeta.payloads import Context, HeardMessage, ReplyTarget
@@ -63,7 +64,8 @@ class Dispatcher:
             task_id, task, args=args, kwargs=kwargs, argsrepr="()", kwargsrepr=summary,
             chain=chain,
         )
-        return _compact(built.headers), built.body
+        # The request's trace rides along, so that the worker logs under the same request id.
+        return {**_compact(built.headers), **tracing.headers()}, built.body
 
     def _to_service(self, service: routing.Service, task_id: str, task: str,
                     kwargs: dict[str, object], summary: str, priority: routing.Priority,
@@ -98,11 +100,14 @@ class Dispatcher:
         first, rest = tasks[0], tasks[1:]
         kwargs: dict[str, object] = {"context": context.as_dict()}
         # A chain is carried in the message, last hop first; each hop routes by its name.
+        # Celery adds a signature's `headers` option to the message of that hop: the trace.
+        trace = tracing.headers()
         chain: list[object] = [
             dict(self.celery.signature(
                 service.home_task, kwargs=kwargs,
                 options={"task_id": event_task_id(context.team, task_id, service.name),
-                         "priority": int(routing.Priority.INTERACTIVE)}))
+                         "priority": int(routing.Priority.INTERACTIVE),
+                         **({"headers": trace} if trace else {})}))
             for service in reversed(rest)
         ]
         summary = f"home of {context.team}/{context.user}"

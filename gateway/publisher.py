@@ -26,7 +26,11 @@ from typing import Any, Protocol
 
 from kombu import Connection, Producer
 
+from estafeta.metrics import PUBLISH_CONFIRM
+
 log = logging.getLogger(__name__)
+
+_CONFIRM_TIMES: dict[str, Any] = {}  # PUBLISH_CONFIRM's child by exchange: one lookup a publish
 
 
 class BrokerUnavailable(RuntimeError):
@@ -147,6 +151,7 @@ class Publisher:
             link.next_tag += 1
             link.unconfirmed[tag] = pending
             link.by_correlation[message.correlation_id] = pending
+            handed_over = time.perf_counter()
             try:
                 link.producer.publish(
                     body,
@@ -176,6 +181,11 @@ class Publisher:
                     raise BrokerUnavailable("the broker did not confirm in time")
         if pending.error is not None:
             raise pending.error
+        confirm_time = _CONFIRM_TIMES.get(message.exchange)
+        if confirm_time is None:
+            confirm_time = _CONFIRM_TIMES.setdefault(message.exchange,
+                                                     PUBLISH_CONFIRM.labels(message.exchange))
+        confirm_time.observe(time.perf_counter() - handed_over)
 
     def ping(self, timeout: float = 1.0) -> bool:
         """Whether publishing can work now: not failing fast, not blocked, broker reachable."""

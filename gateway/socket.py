@@ -29,12 +29,13 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web import WebClient
 from sqlalchemy.exc import OperationalError
 
-from estafeta import grammar
+from estafeta import grammar, tracing
+from estafeta.metrics_http import MetricsServer
 from estafeta.migrate import DatabaseNotReady, require_database
 from estafeta.settings import Settings, refuse_published_secrets
 from estafeta.slack_api import REFUSED_TOKEN_ERRORS
 from estafeta.stores import StoreUnavailable
-from gateway import build_gateway, databases, intake
+from gateway import build_gateway, configure_logging, databases, intake
 from gateway.errors import ApiError
 from gateway.state import Gateway
 
@@ -93,6 +94,15 @@ def _object(payload: object) -> dict[str, Any]:
 
 def answer(state: Gateway, envelope: Mapping[str, Any]) -> Ack | None:
     """Hand one envelope to intake; its acknowledgement, or None: Slack delivers it again."""
+    # A request id of our own: the envelope id names Slack's delivery, not our request.
+    token = tracing.start()
+    try:
+        return _answer(state, envelope)
+    finally:
+        tracing.CURRENT.reset(token)
+
+
+def _answer(state: Gateway, envelope: Mapping[str, Any]) -> Ack | None:
     envelope_id = envelope.get("envelope_id")
     kind = envelope.get("type")
     if not isinstance(envelope_id, str) or not envelope_id:
@@ -243,8 +253,7 @@ def serve(settings: Settings, *, state: Gateway | None = None,
         return 2
     # Every service's command declaration, checked now, as the HTTP gateway does.
     grammar.declarations()
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("socket", settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if state is None:
         try:  # as the HTTP gateway does: one line, not a traceback per envelope
@@ -258,6 +267,9 @@ def serve(settings: Settings, *, state: Gateway | None = None,
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.set())
     gateway = SocketModeGateway(state, ping_interval=ping_interval)
+    # The intake's counters (duplicates, broker refusals, confirm times) of this process.
+    metrics_server = (MetricsServer(settings.metrics_port).start() if settings.metrics_port
+                      else None)
     try:
         warm_up(state)
         refused = connect_until_stopped(gateway, stopping)
@@ -270,5 +282,7 @@ def serve(settings: Settings, *, state: Gateway | None = None,
         started = time.monotonic()
         gateway.close()
         state.publisher.close()
+        if metrics_server is not None:
+            metrics_server.stop()
         log.info("stopped in %.1fs", time.monotonic() - started)
     return 0

@@ -10,11 +10,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from celery import Celery
-from celery.signals import after_setup_logger, worker_init, worker_ready
+from celery.signals import worker_init, worker_ready
 
 import routing
 from estafeta.celery_config import base_config
 from estafeta.settings import Settings, refuse_published_secrets
+
+# Connected at import: metrics, /healthz and task context in every worker process.
+from workers import monitoring, task_signals, worker_logs  # noqa: F401
 
 # The soft limit raises inside the task: it fails and its message is dead-lettered. The hard
 # limit kills the pool process: Celery requeues the message, and the redelivery guard
@@ -63,6 +66,8 @@ def create_worker_app(service: routing.Service, settings: Settings | None = None
         }
     )
     app.amqp.queues.select([queue.name for queue in service.consumed_queues])
+    app.steps["consumer"].add(monitoring.LoopTick)
+    worker_logs.use(service.name, settings)
     app.conf.estafeta_service = service.name
     app.conf.estafeta_settings = settings
     return app
@@ -115,8 +120,3 @@ class HideReturnValues(logging.Filter):
 TRACE_LOGGER = "celery.app.trace"
 logging.getLogger(TRACE_LOGGER).addFilter(HideReturnValues())
 
-
-@after_setup_logger.connect
-def _quiet_libraries(logger: logging.Logger, **_: Any) -> None:
-    # slack_sdk logs request details at DEBUG; keep tokens and bodies out of the logs.
-    logging.getLogger("slack_sdk").setLevel(logging.WARNING)

@@ -8,13 +8,14 @@ import routing
 from estafeta.celery_config import celery_client
 from estafeta.settings import Settings
 
-# Imported for its publish hook: droppable tasks go out without a broker TTL.
-from workers import droppable  # noqa: F401
+# `droppable` imported for its publish hook: droppable tasks go out without a broker TTL.
+from workers import droppable, worker_logs  # noqa: F401
 
 settings = Settings.from_env()
 # Beat keeps its schedule file in DATA_DIR and may start before any other process made it.
 settings.data_dir.mkdir(parents=True, exist_ok=True)
 app = celery_client(settings)
+worker_logs.use("beat", settings)
 app.conf.beat_schedule = {
     f"{service.name}-maintenance": {
         "task": service.maintenance_task,

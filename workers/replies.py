@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from estafeta import metrics, tracing
 from estafeta.payloads import ReplyTarget
 from estafeta.slack_api import NETWORK_ERRORS as _NETWORK_ERRORS
 from estafeta.slack_api import REFUSED_TOKEN_ERRORS, api_base
@@ -35,6 +37,12 @@ CURRENT_ATTEMPT: ContextVar[tuple[int, bool]] = ContextVar("current_attempt",
 # The team the running task works for, set by workers/service.py from the task's own context:
 # every Web API call uses that team's token, and no other.
 CURRENT_TEAM: ContextVar[str] = ContextVar("current_team", default="")
+# Where the running task's request came from (a Context's `source`: slash, mention, api, ...,
+# `schedule` for work nobody asked for), set by workers/task_signals.py: a label of the
+# event-to-reply time.
+CURRENT_SOURCE: ContextVar[str] = ContextVar("current_source", default="schedule")
+# Slack's error words are short snake_case; `http_429` when only the status says.
+_ERROR_WORD = re.compile(r"[a-z0-9_]{1,40}")
 # What Slack answers to an ephemeral message where the bot cannot post one.
 EPHEMERAL_REFUSALS = frozenset({"channel_not_found", "not_in_channel", "user_not_in_channel",
                                 "is_archived"})
@@ -114,9 +122,11 @@ def acting_for(team: str) -> Iterator[None]:
 class TransientError(Exception):
     """Slack could not take the reply now; retry later (after `retry_after` seconds if given)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None,
+                 rate_limited: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.rate_limited = rate_limited  # Slack answered 429 (`retry_after` is its own)
 
 
 class RefusedResponseUrl(Exception):
@@ -159,7 +169,7 @@ def _slack_api_error(exc: SlackApiError) -> Exception:
     status = exc.response.status_code
     if status == 429:
         retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
-        return TransientError("Slack rate limit", retry_after=retry_after)
+        return TransientError("Slack rate limit", retry_after=retry_after, rate_limited=True)
     if status >= 500:
         return TransientError(f"Slack answered {status}")
     return exc
@@ -169,7 +179,8 @@ class SlackReplier:
     """Posts replies through the Slack Web API and `response_url`s, once per reply key."""
 
     def __init__(self, api_url: str, bot_token: str, ledger: ReplyLedger,
-                 tokens: TokenSource | None = None) -> None:
+                 tokens: TokenSource | None = None, service: str = "") -> None:
+        self.service = service  # the `service` label of its metrics
         self.api_url = api_url
         self.base_url = api_base(api_url)
         self.tokens: TokenSource = tokens or StaticToken(bot_token)
@@ -219,6 +230,17 @@ class SlackReplier:
 
     def _deliver_text(self, target: ReplyTarget, key: str, reply: Reply, attempt: int,
                       takeover: bool) -> bool:
+        posted = self._post_text(target, key, reply, attempt, takeover)
+        metrics.REPLIES.labels(self.service, "posted" if posted else "deduplicated").inc()
+        trace = tracing.current()
+        if posted and trace is not None and trace.received_at > 0:
+            metrics.EVENT_TO_REPLY.labels(self.service, CURRENT_SOURCE.get()).observe(
+                max(0.0, time.time() - trace.received_at))
+        return posted
+
+    def _post_text(self, target: ReplyTarget, key: str, reply: Reply, attempt: int,
+                   takeover: bool) -> bool:
+        """Post the text unless it is already posted; False: it was (deduplicated)."""
         state = self.ledger.state(key)
         if state == "posted":
             log.info("reply %s already posted; not posting again", key)
@@ -262,6 +284,7 @@ class SlackReplier:
             response = getattr(client, method)(**arguments)
         except SlackApiError as exc:
             error = exc.response.get("error")
+            self._count_error(method, exc.response.status_code, error)
             # `account_inactive` also answers a post to a deactivated person: only from
             # `auth.test` does it say that the bot's own token is dead.
             if client.token and (error in REFUSED_TOKEN_ERRORS - {"account_inactive"}
@@ -269,8 +292,21 @@ class SlackReplier:
                 self.tokens.refused(CURRENT_TEAM.get(), client.token)
             raise _slack_api_error(exc) from exc
         except _NETWORK_ERRORS as exc:
+            self._count_error(method, 0, "network")
             raise TransientError(f"Slack unreachable: {exc}") from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def _count_error(self, method: str, status: int, error: Any) -> None:
+        """Count one error answer of Slack (`error`: Slack's own word, else the status)."""
+        name = method.replace("_", ".")  # chat_postMessage → Slack's chat.postMessage
+        word = error if isinstance(error, str) and error else f"http_{status}"
+        if not _ERROR_WORD.fullmatch(word):  # whatever answers at SLACK_API_URL mints no series
+            word = "other"
+        if method == "chat_postEphemeral" and word in EPHEMERAL_REFUSALS:
+            return  # expected where the bot is not in the channel: the answer goes to a DM
+        metrics.SLACK_API_ERRORS.labels(self.service, name, word).inc()
+        if status == 429:
+            metrics.SLACK_RATE_LIMITED.labels(self.service, name).inc()
 
     def post_message(self, channel: str, text: str, **extra: Any) -> dict[str, Any]:
         """`chat.postMessage`, with errors as in `call`."""
@@ -358,10 +394,13 @@ class SlackReplier:
                 response_type="in_channel" if reply.in_channel else "ephemeral",
             )
         except _NETWORK_ERRORS as exc:
+            self._count_error("response_url", 0, "network")
             raise TransientError(f"response_url unreachable: {exc}") from exc
+        if response.status_code >= 400:
+            self._count_error("response_url", response.status_code, None)
         if response.status_code == 429:
             retry_after = float(response.headers.get("Retry-After", "1") or 1)
-            raise TransientError("Slack rate limit", retry_after=retry_after)
+            raise TransientError("Slack rate limit", retry_after=retry_after, rate_limited=True)
         if response.status_code >= 500:
             raise TransientError(f"response_url answered {response.status_code}")
         if response.status_code >= 400:

@@ -17,7 +17,7 @@ from celery.exceptions import Reject, TaskPredicate
 from celery.utils.time import get_exponential_backoff_interval
 
 import routing
-from estafeta import grammar, mrkdwn
+from estafeta import grammar, metrics, mrkdwn, tracing
 from estafeta.grammar import Command
 from estafeta.interactions import Interaction
 from estafeta.payloads import Context, HeardMessage, ReplyTarget
@@ -79,7 +79,7 @@ class ServiceHandlers:
     home: HomeHandler | None = None
 
 
-def _team_of(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
+def team_of(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
     """The team a task works for, from its own arguments: a context, a heard message, a
     backfill job (passed by keyword or in place), whichever names one."""
     for value in (kwargs.get("context"), kwargs.get("message"), kwargs.get("job"), *args):
@@ -103,7 +103,7 @@ class ServiceTask(Task):
         token = CURRENT_ATTEMPT.set((self.request.retries or 0, self.redelivered))
         # Every Web API call inside uses this team's token (`SlackReplier.client`); a task that
         # works for several teams (a batch of reminders) says so with `acting_for`.
-        team = CURRENT_TEAM.set(_team_of(args, kwargs))
+        team = CURRENT_TEAM.set(team_of(args, kwargs))
         try:
             return super().__call__(*args, **kwargs)
         except StoreUnavailable as exc:
@@ -134,19 +134,27 @@ class ServiceTask(Task):
         # Heard messages came through the topic exchange: retrying there would reach every
         # listening service again, so a retry always goes to this service's command queue.
         queue = self.service.command_queue.name
+        # `headers=` replaces the message's custom headers: the trace is passed on with it.
+        trace = tracing.from_headers(self.request) or tracing.from_headers(
+            self.request.headers or {})
+        carried = ({} if trace is None else {tracing.REQUEST_ID_HEADER: trace.request_id,
+                                             tracing.RECEIVED_AT_HEADER: trace.received_at})
         if store_down:
             log.warning("store unavailable (%s); retry %d in %.1fs", exc, waited + 1, countdown)
+            metrics.TASK_RETRIES.labels(self.service.name, self.name, "store").inc()
             return self.retry(exc=exc, countdown=countdown, max_retries=STORE_RETRIES,
-                              queue=queue, headers={STORE_RETRIES_HEADER: waited + 1})
+                              queue=queue, headers={**carried, STORE_RETRIES_HEADER: waited + 1})
         if self.retries_exhausted:
             log.error("transient failure (%s); retries exhausted, dead-lettering", exc)
         else:
             log.warning("transient failure (%s); retry %d in %.1fs",
                         exc, self.slack_retries + 1, countdown)
+            reason = "rate_limited" if getattr(exc, "rate_limited", False) else "slack"
+            metrics.TASK_RETRIES.labels(self.service.name, self.name, reason).inc()
         # Waiting for the database spent none of the retries Slack's failures get.
         return self.retry(exc=exc, countdown=countdown, queue=queue,
                           max_retries=self.max_retries + waited,
-                          headers={STORE_RETRIES_HEADER: waited})
+                          headers={**carried, STORE_RETRIES_HEADER: waited})
 
     @property
     def store_retries(self) -> int:
@@ -233,7 +241,7 @@ def make_replier(settings: Settings, service: routing.Service,
     if ledger is None:
         ledger = open_stores(settings, service.name).ledger
     return SlackReplier(settings.slack_api_url, settings.slack_bot_token, ledger,
-                        tokens=token_source(settings))
+                        tokens=token_source(settings), service=service.name)
 
 
 def task_base(service: routing.Service, replier: SlackReplier) -> type[ServiceTask]:

@@ -141,11 +141,23 @@ class WorkerProcess(CeleryProcess):
                  name: str | None = None, concurrency: int = 1) -> None:
         self.service = service
         self.name = name or f"{service.name}-{uuid.uuid4().hex[:6]}"
+        with socket.socket() as probe:  # a free port of its own for /metrics and /healthz
+            probe.bind(("127.0.0.1", 0))
+            self.metrics_port = int(probe.getsockname()[1])
+        # Its metrics' shared directory under the test's own: a worker a test kills -9 cannot
+        # remove it, pytest does.
+        env = {**env, "METRICS_PORT": str(self.metrics_port),
+               "PROMETHEUS_MULTIPROC_DIR": str(log_dir / f"{self.name}.metrics")}
         super().__init__(
             ["-A", f"workers.{service.name}", "worker", "--loglevel=INFO",
              f"--hostname={self.name}@%h", f"--concurrency={concurrency}",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             env, log_dir / f"{self.name}.log")
+
+    @property
+    def metrics_url(self) -> str:
+        """The base URL of this worker's /metrics and /healthz."""
+        return f"http://127.0.0.1:{self.metrics_port}"
 
     def wait_consuming(self, vhost: Vhost, timeout: float = 30) -> None:
         """Wait until this worker consumes its command queue."""

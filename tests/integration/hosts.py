@@ -81,7 +81,8 @@ class GatewayProcess:
         self.port = int(env.get("PORT") or free_port())
         self.url = f"http://127.0.0.1:{self.port}"
         self._log: IO[bytes] = log_path.open("ab")
-        full_env = {**os.environ, **env, "PORT": str(self.port), "HOST": "127.0.0.1"}
+        full_env = {**os.environ, **env, "PORT": str(self.port), "HOST": "127.0.0.1",
+                    "PROMETHEUS_MULTIPROC_DIR": str(log_path.with_suffix(".metrics"))}
         self.process = subprocess.Popen([sys.executable, *GATEWAY_ARGS], cwd=ROOT, env=full_env,
                                         stdout=self._log, stderr=subprocess.STDOUT,
                                         start_new_session=True)

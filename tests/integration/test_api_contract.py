@@ -21,7 +21,7 @@ CONFIG = ROOT / "schemathesis.toml"  # what `schemathesis run` reads from the re
 # Enough generated requests per operation to find what a contract break looks like, few enough
 # that the run stays well under a minute on a small machine.
 MAX_EXAMPLES = 25
-TIME_BUDGET = 40  # seconds, for all of schemathesis' phases together
+TIME_BUDGET = 25  # seconds, for all of schemathesis' phases together
 
 
 class _QuietHandler(WSGIRequestHandler):

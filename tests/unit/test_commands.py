@@ -35,7 +35,9 @@ def test_a_declaration_imports_no_worker_code(service: str, tmp_path: Path) -> N
         env={"PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path)},
         capture_output=True, text=True, timeout=60, check=True)
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
-    assert loaded == sorted(["workers", f"workers.{service}", f"workers.{service}.commands"])
+    # `workers.startup` only reads the command line (it acts for a `celery worker` alone).
+    assert loaded == sorted(["workers", "workers.startup", f"workers.{service}",
+                             f"workers.{service}.commands"])
 
 
 @pytest.mark.parametrize("service", sorted(routing.SERVICES))

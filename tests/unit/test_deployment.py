@@ -3,7 +3,9 @@ after the migration ran, no shared volume but beat's, and every migration shippe
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import tomllib
 from pathlib import Path
@@ -12,7 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
+import routing
 from estafeta import migrate
+from estafeta.settings import SECRET_VARIABLES, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,6 +105,18 @@ def test_make_run_starts_the_socket_mode_process_only_with_an_app_token(
     assert "socket" not in real and {"web", "beat"} <= set(real)
 
 
+def test_make_run_never_starts_the_release_phase(tmp_path: Path) -> None:
+    from estafeta.cli import procfile_processes
+
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("release: estafeta migrate\nweb: gunicorn app\nsocket: estafeta socket\n")
+    assert procfile_processes(str(procfile), socket_mode=True) == ["web", "socket"]
+    assert procfile_processes(str(procfile), socket_mode=False) == ["web"]
+    assert _procfile()["release"] == "estafeta migrate"
+    real = procfile_processes(str(ROOT / "Procfile"), socket_mode=True)
+    assert "release" not in real and {"web", "beat", "socket"} <= set(real)
+
+
 class _Started(Exception):
     def __init__(self, argv: list[str]) -> None:
         super().__init__("honcho")
@@ -134,6 +150,70 @@ def test_estafeta_run_names_the_socket_process_only_with_an_app_token(
         cli.run(env)
     named = started.value.argv[started.value.argv.index("--port") + 2:]
     if expected == "with":
-        assert named == []  # every Procfile process, the socket one included
+        # Every Procfile process, the socket one included, but the release phase.
+        assert "release" not in named and {"socket", "web", "beat"} <= set(named)
     else:
         assert "socket" not in named and {"web", "worker-search", "beat"} <= set(named)
+
+
+def _app_json() -> dict[str, Any]:
+    return json.loads((ROOT / "app.json").read_text())
+
+
+def test_the_paas_formation_runs_every_procfile_process_but_the_release_phase() -> None:
+    formation = _app_json()["formation"]
+    assert set(formation) == set(_procfile()) - {"release"}
+    assert formation["beat"]["quantity"] == 1  # exactly one: never scale it
+    assert formation["socket"]["quantity"] == 0  # only with SLACK_APP_TOKEN
+    assert all(formation[name]["quantity"] == 1 for name in formation
+               if name == "web" or name.startswith("worker-"))
+    assert {"web", *(f"worker-{name}" for name in routing.SERVICES)} <= set(formation)
+
+
+def test_the_paas_add_ons_land_in_the_variables_settings_read() -> None:
+    app = _app_json()
+    assert "repository" not in app
+    assert app["buildpacks"] == [{"url": "heroku/python"}]
+    plans = {addon["plan"].split(":")[0]: addon for addon in app["addons"]}
+    # An attachment named BROKER gives its URL as BROKER_URL; Postgres' default is DATABASE.
+    assert plans["cloudamqp"]["as"] == "BROKER"
+    assert plans["heroku-postgresql"].get("as", "DATABASE") == "DATABASE"
+    settings = Settings.from_env({"BROKER_URL": "amqps://u:p@host.cloudamqp.com/vhost",
+                                  "DATABASE_URL": "postgres://u:p@host:5432/db"})
+    assert settings.broker_url.startswith("amqps://")
+    assert settings.effective_result_backend == "db+postgresql+psycopg://u:p@host:5432/db"
+
+
+class _Recording(dict[str, str]):
+    """An environment that remembers every variable asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.asked.add(key)
+        return super().get(key, default)
+
+
+def _documented_variables() -> set[str]:
+    """The variables of the README's configuration table."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration\n"):readme.index("## Reliability\n")]
+    return {name for row in table.splitlines() if row.startswith("| `")
+            for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])}
+
+
+def test_every_paas_variable_is_one_estafeta_reads_or_documents() -> None:
+    env = _app_json()["env"]
+    recording = _Recording()
+    Settings.from_env(recording)
+    known = recording.asked | _documented_variables()
+    assert {"LOG_FORMAT", "SLACK_SIGNING_SECRET", "WEB_CONCURRENCY"} <= known
+    assert set(env) <= known, set(env) - known
+    assert env["SLACK_SIGNING_SECRET"]["required"] is True
+    assert env["LOG_FORMAT"]["value"] == "json"
+    # A PaaS's generated secret is hex, not the url-safe base64 of 32 bytes Fernet needs.
+    assert "generator" not in env["SLACK_TOKEN_KEY"]
+    assert all(not spec.get("value") for name, spec in env.items()
+               if name in SECRET_VARIABLES)  # no secret ships with a value

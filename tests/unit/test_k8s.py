@@ -92,9 +92,16 @@ _SHELL_VARIABLE = re.compile(r"\$\{(\w+)(?::-[^}]*)?\}")
 _KUBERNETES_VARIABLE = re.compile(r"\$\((\w+)\)")
 
 
+_ASSIGNMENT = re.compile(r"[A-Z_][A-Z0-9_]*=")
+
+
 def _as_kubernetes_argv(command: str) -> list[str]:
-    """A Procfile line as Kubernetes runs it without a shell: `${X:-d}` becomes `$(X)`."""
-    return [_SHELL_VARIABLE.sub(r"$(\1)", word) for word in shlex.split(command)]
+    """A Procfile line as Kubernetes runs it without a shell: `${X:-d}` becomes `$(X)`, and
+    its leading `NAME=value` words go (the ConfigMap sets those variables)."""
+    words = shlex.split(command)
+    while words and _ASSIGNMENT.match(words[0]):
+        words.pop(0)
+    return [_SHELL_VARIABLE.sub(r"$(\1)", word) for word in words]
 
 
 def _workload_running(argv: list[str], workloads: list[Doc]) -> Doc:
@@ -160,6 +167,7 @@ def test_every_procfile_process_has_a_deployment_running_the_same_command() -> N
     config = _of_kind(docs, "ConfigMap")[CONFIG_MAP]["data"]
     procfile = _procfile()
     assert set(procfile) >= {"web", "beat", "socket", *(f"worker-{s}" for s in routing.SERVICES)}
+    procfile.pop("release")  # the release phase is the migrate Job (the next test)
     for name, command in procfile.items():
         argv = _as_kubernetes_argv(command)
         deployment = _workload_running(argv, deployments)
@@ -173,7 +181,7 @@ def test_every_procfile_process_has_a_deployment_running_the_same_command() -> N
 
 def test_the_migration_runs_as_a_one_off_job() -> None:
     jobs = list(_of_kind(_base(), "Job").values())
-    job = _workload_running(["estafeta", "migrate"], jobs)
+    job = _workload_running(_as_kubernetes_argv(_procfile()["release"]), jobs)
     assert _pod_spec(job)["restartPolicy"] in {"OnFailure", "Never"}
 
 
@@ -197,24 +205,22 @@ def test_one_socket_mode_process() -> None:
     assert socket["spec"]["replicas"] == 1
 
 
-def test_each_worker_is_probed_by_a_ping_to_its_own_node() -> None:
+def test_each_worker_is_probed_and_scraped_on_its_metrics_port() -> None:
     deployments = _of_kind(_base(), "Deployment")
+    config = _of_kind(_base(), "ConfigMap")["estafeta-config"]["data"]
+    port = int(config["METRICS_PORT"])
     for service in routing.SERVICES.values():
-        container = _pod_spec(_worker_deployment(service, deployments))["containers"][0]
-        hostname = next(w for w in _argv(container) if w.startswith("--hostname="))
+        deployment = _worker_deployment(service, deployments)
+        container = _pod_spec(deployment)["containers"][0]
+        assert {"name": "metrics", "containerPort": port} in container["ports"]
         probe = container["livenessProbe"]
-        shell, flag, script = probe["exec"]["command"]
-        assert (shell, flag) == ("sh", "-c")
-        words = shlex.split(script)
-        assert words[:5] == ["celery", "-A", f"workers.{service.name}", "inspect", "ping"]
-        # The node Celery names with %h is the pod's hostname; `$(HOSTNAME)` here would be a
-        # command substitution in sh.
-        destination = words[words.index("-d") + 1]
-        assert destination == hostname.removeprefix("--hostname=").replace("%h", "${HOSTNAME}")
-        assert "$(" not in script
-        # Importing the app takes a moment, and a ping waits up to its own timeout.
-        assert probe["timeoutSeconds"] > int(words[words.index("--timeout") + 1])
+        assert probe["httpGet"] == {"path": "/healthz", "port": "metrics"}
+        # Importing the app takes a moment; a busy pool must not look dead.
         assert probe["periodSeconds"] >= 30 and probe["initialDelaySeconds"] >= 30
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations == {"prometheus.io/scrape": "true",
+                               "prometheus.io/port": str(port),
+                               "prometheus.io/path": "/metrics"}
 
 
 def test_the_gateway_is_probed_and_served_on_port_8000() -> None:

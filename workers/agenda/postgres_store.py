@@ -270,6 +270,22 @@ class PostgresAgendaStore(PostgresStore):
         assert row is not None
         return int(row["n"])
 
+    def backlog(self, now: float, late_after: float) -> tuple[int, int]:
+        """Reminders not yet sent: (on time or to come, overdue), snoozed ones included."""
+        cutoff = now - late_after
+        with self.database.connection() as db:
+            row = db.execute(
+                "SELECT (SELECT count(*) FROM agenda_events WHERE ready_at IS NOT NULL"
+                "         AND due_at > %(cutoff)s)"
+                " + (SELECT count(*) FROM agenda_snoozes WHERE ready_at IS NOT NULL"
+                "    AND due_at > %(cutoff)s) AS pending,"
+                " (SELECT count(*) FROM agenda_events WHERE ready_at IS NOT NULL"
+                "  AND due_at <= %(cutoff)s)"
+                " + (SELECT count(*) FROM agenda_snoozes WHERE ready_at IS NOT NULL"
+                "    AND due_at <= %(cutoff)s) AS overdue", {"cutoff": cutoff}).fetchone()
+        assert row is not None
+        return int(row["pending"]), int(row["overdue"])
+
     def advance(self, event_id: int, due_at: float, following: float | None) -> bool:
         """Record that occurrence `due_at` was delivered and schedule `following` (None: the
         event is over); False if another delivery already moved it on."""

@@ -33,6 +33,7 @@ from celery import Celery
 from slack_sdk.errors import SlackApiError
 
 import routing
+from estafeta import metrics
 from estafeta.mrkdwn import escape
 from estafeta.payloads import ReplyTarget
 from workers.agenda import blocks
@@ -225,6 +226,8 @@ def _deliver_snoozed(store: AgendaStore, replier: SlackReplier, event: Event,
         log.warning("snoozed reminder of event %d refused by Slack (%s); dropped",
                     event.id, refused)
     store.snooze_delivered(claimed.snooze)
+    if posted:
+        _observe_lateness(claimed)
     return posted
 
 
@@ -245,7 +248,14 @@ def _deliver_due(store: AgendaStore, replier: SlackReplier, event: Event, claime
                 tell_owner(replier, event, claimed.due_at, refused)
         return False
     store.advance(event.id, claimed.due_at, following_due(event, claimed.due_at, now))
+    if posted:
+        _observe_lateness(claimed)
     return posted
+
+
+def _observe_lateness(claimed: Claimed) -> None:
+    """How long after its due time a reminder went out (early scans count as on time)."""
+    metrics.REMINDER_LATENESS.observe(max(0.0, time.time() - claimed.due_at))
 
 
 def tell_owner(replier: SlackReplier, event: Event, due_at: float, error: str) -> bool:

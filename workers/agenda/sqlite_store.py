@@ -227,6 +227,18 @@ class SqliteAgendaStore(SqliteFile):
             "SELECT (SELECT count(*) FROM agenda_events WHERE ready_at IS NOT NULL)"
             " + (SELECT count(*) FROM agenda_snoozes WHERE ready_at IS NOT NULL)").fetchone()[0])
 
+    def backlog(self, now: float, late_after: float) -> tuple[int, int]:
+        """Reminders not yet sent: (on time or to come, overdue), snoozed ones included."""
+        cutoff = now - late_after
+        row = self.db.execute(
+            "SELECT (SELECT count(*) FROM agenda_events WHERE ready_at IS NOT NULL"
+            "         AND due_at > ?)"
+            " + (SELECT count(*) FROM agenda_snoozes WHERE ready_at IS NOT NULL AND due_at > ?),"
+            " (SELECT count(*) FROM agenda_events WHERE ready_at IS NOT NULL AND due_at <= ?)"
+            " + (SELECT count(*) FROM agenda_snoozes WHERE ready_at IS NOT NULL"
+            "    AND due_at <= ?)", (cutoff, cutoff, cutoff, cutoff)).fetchone()
+        return int(row[0]), int(row[1])
+
     def advance(self, event_id: int, due_at: float, following: float | None) -> bool:
         """Record that occurrence `due_at` was delivered and schedule `following` (None: the
         event is over); False if another delivery already moved it on."""

@@ -176,6 +176,10 @@ class AgendaStore(Protocol):
     def pending(self) -> int:
         """How many reminders wait to be delivered (for the operators)."""
 
+    def backlog(self, now: float, late_after: float) -> tuple[int, int]:
+        """Reminders not yet sent: (due after `now - late_after`, i.e. still on time or to
+        come; due longer ago than that: overdue), snoozed ones included."""
+
     def advance(self, event_id: int, due_at: float, following: float | None) -> bool:
         """Record that occurrence `due_at` was delivered and schedule `following` (None: the
         event is over); False if another delivery already moved it on."""
