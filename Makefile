@@ -5,7 +5,7 @@ BIN       := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate test test-unit bench demo lint import-kb import-agenda dead-list dead-replay clean
+.PHONY: help install run migrate test test-unit bench demo simulator lint import-kb import-agenda dead-list dead-replay clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,6 +27,7 @@ migrate: $(INSTALLED) ## create or upgrade every store's schema (SQLite, or DATA
 	$(BIN)/estafeta migrate
 
 test: $(INSTALLED) ## lint, type-check and run the whole test suite (needs RabbitMQ and PostgreSQL)
+	@test -x "$${CHROMIUM:-/usr/bin/chromium}" || { echo "make test: no chromium at $${CHROMIUM:-/usr/bin/chromium} for the browser tests: apt-get install chromium (or set CHROMIUM)" >&2; exit 1; }
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -39,6 +40,9 @@ bench: $(INSTALLED) ## run the benchmarks and print ratios against same-run base
 
 demo: $(INSTALLED) ## talk to a running `make run` through a simulated Slack
 	@$(BIN)/estafeta demo
+
+simulator: $(INSTALLED) ## a Slack workspace in the browser for a running `make run` (http://127.0.0.1:8089/)
+	@$(BIN)/estafeta simulator
 
 lint: $(INSTALLED) ## ruff and mypy
 	$(BIN)/ruff check .

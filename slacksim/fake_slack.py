@@ -16,6 +16,7 @@ import base64
 import contextlib
 import itertools
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 BOT_USER_ID = "UBOT"
 DEFAULT_TOKEN = "xoxb-fake-token"
@@ -45,6 +48,7 @@ class Call:
     at: float = field(default_factory=time.time)
     token: str = ""  # the bearer token it came with ("" for response_urls)
     team: str = ""  # the workspace that token belongs to ("" when the token is unknown)
+    answer: dict[str, Any] | None = None  # what the fake answered (when it answered JSON)
 
 
 @dataclass
@@ -97,6 +101,7 @@ class FakeSlack:
         self.views: dict[str, dict[str, Any]] = {}
         self.homes: dict[str, dict[str, Any]] = {}
         self._view_ids = itertools.count(1)
+        self.view_prefix = "V"  # view ids are the prefix and a counter
         self.calls: list[Call] = []
         # Channel histories served by conversations.history, newest first, as Slack does.
         self.history: dict[str, list[dict[str, Any]]] = {}
@@ -117,6 +122,11 @@ class FakeSlack:
         self._file_ids = itertools.count(1)
         self.domain = "estafeta-demo"
         self._troubles: dict[str, list[_Trouble]] = {}
+        # Called with every call recorded (a Web API call once it is answered), outside the
+        # lock: an observer such as the browser simulator.
+        self.listeners: list[Callable[[Call], None]] = []
+        # Serves every other path (not /api/, /response/, /upload/, /oauth/): None → 404.
+        self.site: Callable[[BaseHTTPRequestHandler], None] | None = None
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._responses = itertools.count(1)
@@ -283,10 +293,19 @@ class FakeSlack:
                 queue.pop(0)
             return trouble
 
-    def _record(self, call: Call) -> None:
+    def _record(self, call: Call, notify: bool = True) -> None:
         with self._lock:
             self.calls.append(call)
             self._lock.notify_all()
+        if notify:
+            self._notify(call)
+
+    def _notify(self, call: Call) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(call)
+            except Exception:  # an observer's bug must not change what the bot is answered
+                log.exception("fake Slack: a call listener failed on %s", call.method)
 
     def _thread_messages(self, channel: str, ts: str) -> list[dict[str, Any]]:
         messages = []
@@ -314,7 +333,7 @@ class FakeSlack:
             if method == "views.open":
                 if not params.get("trigger_id"):
                     return {"ok": False, "error": "invalid_arguments"}
-                view_id = f"V{next(self._view_ids):08d}"
+                view_id = f"{self.view_prefix}{next(self._view_ids):08d}"
             else:  # views.update
                 view_id = str(params.get("view_id") or "")
                 if view_id not in self.views:
@@ -568,6 +587,9 @@ class FakeSlack:
                     method = path[len("/api/"):]
                 elif path.startswith("/response/"):
                     method = "response_url"
+                elif fake.site is not None and not path.startswith(("/upload/", "/oauth/")):
+                    fake.site(self)
+                    return
                 else:
                     self._send(404, {"ok": False, "error": "not_found"})
                     return
@@ -621,10 +643,13 @@ class FakeSlack:
                     return
                 if method == "chat.postMessage":
                     params["ts"] = f"{int(time.time())}.{next(fake._ts):06d}"
-                fake._record(Call(method, params, path, token=token, team=team))
+                call = Call(method, params, path, token=token, team=team)
+                fake._record(call, notify=False)
                 if trouble is not None and trouble.stall:
                     time.sleep(trouble.stall)
-                self._send(200, fake._answer(method, params, team))
+                call.answer = fake._answer(method, params, team)
+                fake._notify(call)
+                self._send(200, call.answer)
 
             do_GET = _handle
             do_POST = _handle

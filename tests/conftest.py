@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -98,3 +99,26 @@ def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     url: str = request.getfixturevalue("postgres_url")
     empty_postgres(url)
     return Settings(data_dir=tmp_path, database_url=url)
+
+
+@pytest.fixture(scope="session")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
+    """The browser simulator and the host answering through it (a gunicorn gateway and a
+    worker per service on a vhost of their own, SQLite stores): started once for both the
+    simulator's HTTP tests and its browser tests."""
+    from slacksim.simulator import Simulator
+    from tests.integration.broker import Vhost, require_rabbitmq
+    from tests.integration.hosts import Host, running
+
+    require_rabbitmq()
+    settings = Settings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET)
+    simulator = Simulator(settings, host="127.0.0.1", port=0).start()
+    vhost = Vhost("simulator")
+    try:
+        host = Host("sim", vhost, "", simulator.fake, tmp_path_factory.mktemp("simulator"))
+        simulator.gateway_url = host.url
+        with running(vhost, [host]):
+            yield simulator, host
+    finally:
+        simulator.stop()
+        vhost.delete()
