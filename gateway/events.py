@@ -12,6 +12,8 @@ from estafeta.payloads import Context, HeardMessage, ReplyTarget
 # Message subtypes that carry a person's words (or their edit or deletion).
 HEARD_SUBTYPES = {"", "thread_broadcast", "file_share", "me_message", "message_changed",
                   "message_deleted"}
+# What a person writes to the bot in its direct messages: a command each.
+DIRECT_SUBTYPES = {"", "file_share", "me_message"}
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,8 @@ class Ignore:
 
 @dataclass(frozen=True)
 class RunCommand:
-    """An app mention: one command for one service, answered in the thread."""
+    """An app mention (answered in its thread) or a message to the bot in its direct
+    messages (answered there): one command for one service."""
 
     command: Command
     context: Context
@@ -119,12 +122,35 @@ def _mention(team: str, event: dict[str, Any], bot_users: set[str]) -> Action:
     return RunCommand(command, context, reply)
 
 
+def _direct(team: str, event: dict[str, Any], bot_users: set[str]) -> Action:
+    if _is_from_a_bot(event, bot_users):
+        return Ignore("message from a bot")
+    channel, ts, user = _text(event.get("channel")), _text(event.get("ts")), _text(
+        event.get("user"))
+    if not (channel and ts and user):
+        return Ignore("direct message without channel, ts or user")
+    command = grammar.parse_mention(mrkdwn.unescape(_text(event.get("text"))))
+    context = Context(team=team, channel=channel, user=user, channel_type="im",
+                      source="mention")
+    # A thread only when the person wrote in one; else the answer follows in the DM.
+    thread = _text(event.get("thread_ts"))
+    reply = (ReplyTarget(kind="thread", channel=channel, thread_ts=thread) if thread
+             else ReplyTarget(kind="channel", channel=channel))
+    return RunCommand(command, context, reply)
+
+
 def _message(team: str, event: dict[str, Any], bot_users: set[str]) -> Action:
     subtype = _text(event.get("subtype"))
     if subtype not in HEARD_SUBTYPES:
         return Ignore(f"message subtype {subtype!r} is not heard")
     channel = _text(event.get("channel"))
     channel_type = _text(event.get("channel_type"))
+    # The bot's own direct messages: what a person writes there is said to the bot, as a
+    # mention is (Slack sends no app_mention in a DM), and is not heard (indexed, scored).
+    if channel_type == "im" and subtype in DIRECT_SUBTYPES:
+        return _direct(team, event, bot_users)
+    if channel_type == "im" and subtype == "message_changed":
+        return Ignore("an edit in the bot's direct messages: nothing of them is kept")
     if subtype == "message_deleted":
         ts = _text(event.get("deleted_ts"))
         if not (channel and ts):

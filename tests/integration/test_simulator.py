@@ -187,3 +187,11 @@ def test_agenda_modal_opens_submits_and_confirms_and_home_is_published(
         assert state(sim)["homes"]["U0MARTA"]["id"] == "VHOME"
     finally:
         events.close()
+
+
+def test_a_direct_message_to_the_bot_is_answered_in_the_dm(sim: Simulator) -> None:
+    said = post(sim, "/sim/say", {"user": "U0LUIS", "channel": "D0LUIS", "text": "ayuda"}).json
+    assert said["ok"] is True and said["message"]["channel"] == "D0LUIS"
+    (answer, *_) = eventually(lambda: [m for m in bot_messages(sim, user="U0LUIS")
+                                       if m["channel"] == "D0LUIS" and "entiende" in m["text"]])
+    assert answer["thread_ts"] is None and answer["ephemeral"] is False

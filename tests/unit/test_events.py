@@ -64,3 +64,36 @@ def test_a_mention_reaches_the_services_as_plain_text() -> None:
     action = classify(_callback(mention_event("agenda Q&amp;A &lt;!here&gt; tomorrow at 10")))
     assert isinstance(action, RunCommand)
     assert action.command.args == "Q&A <!here> tomorrow at 10"
+
+
+def test_a_direct_message_to_the_bot_is_a_command_answered_there_and_not_heard() -> None:
+    action = classify(_callback(message_event("busca despliegue", channel="D0ANA", user="U7",
+                                              channel_type="im", ts="7.5")))
+    assert isinstance(action, RunCommand)
+    assert (action.command.service, action.command.lang) == ("search", "es")
+    assert (action.context.channel, action.context.user, action.context.channel_type) == (
+        "D0ANA", "U7", "im")
+    assert (action.reply.kind, action.reply.channel) == ("channel", "D0ANA")
+    in_thread = classify(_callback(message_event("mood", channel="D0ANA", channel_type="im",
+                                                 thread_ts="7.5")))
+    assert isinstance(in_thread, RunCommand)
+    assert (in_thread.reply.kind, in_thread.reply.thread_ts) == ("thread", "7.5")
+    # Anything else is the general help, never silence; the bot's own words stay ignored.
+    hello = classify(_callback(message_event("hello there", channel="D0ANA", channel_type="im")))
+    assert isinstance(hello, RunCommand) and hello.command.verb == "overview"
+    own = classify(_callback(message_event("x", channel="D0ANA", channel_type="im",
+                                           user="UBOT")))
+    assert isinstance(own, Ignore)
+
+
+def test_edits_in_the_bots_direct_messages_are_not_heard_but_deletions_are() -> None:
+    edit = classify(_callback({
+        "type": "message", "subtype": "message_changed", "channel": "D0ANA",
+        "channel_type": "im", "message": {"user": "U1", "text": "busca x", "ts": "10.1"},
+    }))
+    assert isinstance(edit, Ignore)
+    deleted = classify(_callback({
+        "type": "message", "subtype": "message_deleted", "channel": "D0ANA",
+        "channel_type": "im", "deleted_ts": "10.1",
+    }))
+    assert isinstance(deleted, Hear) and deleted.message.deleted
