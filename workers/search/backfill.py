@@ -21,7 +21,7 @@ from celery import Celery, chord, group
 from slack_sdk.errors import SlackApiError
 
 import routing
-from estafeta import mrkdwn
+from estafeta import mrkdwn, tracing
 from estafeta.payloads import Context, ReplyTarget
 from workers.replies import Reply, SlackReplier, TransientError, conversation_kind
 from workers.search.kb import INDEX_TASK
@@ -136,13 +136,16 @@ def register_backfill(app: Celery, base: type[ServiceTask], replier: SlackReplie
         ]
         next_cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
         job = {**job, "pages": job.get("pages", 0) + 1}
-        done = backfill_page_done.s(job, next_cursor).set(priority=BULK)
+        # Every hop carries the request's trace: its log lines name the request that asked.
+        carried = tracing.headers()
+        done = backfill_page_done.s(job, next_cursor).set(priority=BULK, headers=carried)
         # A chunk that fails for good never lets the chord call `done`: Celery calls the
         # errback of `done` instead (from `celery.chord_unlock`), and so does `done` failing.
-        done.link_error(backfill_failed.s(job).set(priority=BULK))
+        done.link_error(backfill_failed.s(job).set(priority=BULK, headers=carried))
         chunks = [documents[i:i + CHUNK] for i in range(0, len(documents), CHUNK)]
         if chunks:
-            chord(group(app.signature(INDEX_TASK, args=(c,)).set(priority=BULK)
+            chord(group(app.signature(INDEX_TASK, args=(c,)).set(priority=BULK,
+                                                                 headers=carried)
                         for c in chunks))(done)
         else:
             done.apply_async(args=([],))
@@ -153,7 +156,8 @@ def register_backfill(app: Celery, base: type[ServiceTask], replier: SlackReplie
         """After a page: fetch the next one, or post the summary."""
         job = {**job, "indexed": job.get("indexed", 0) + sum(counts or [0])}
         if next_cursor:
-            backfill_page.apply_async((job, next_cursor), priority=BULK)
+            backfill_page.apply_async((job, next_cursor), priority=BULK,
+                                      headers=tracing.headers())
             return job
         backfills.finish(job["id"], "done")
         text = SUMMARY.get(job.get("lang", "en"), SUMMARY["en"]).format(
@@ -190,7 +194,7 @@ def register_backfill(app: Celery, base: type[ServiceTask], replier: SlackReplie
                "user": context.user if from_slack else "",
                "channel_type": "", "pages": 0, "indexed": 0}
         try:
-            backfill_page.apply_async((job, ""), priority=BULK)
+            backfill_page.apply_async((job, ""), priority=BULK, headers=tracing.headers())
         except BaseException:
             backfills.unclaim(job_id)
             raise
