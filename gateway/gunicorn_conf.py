@@ -12,6 +12,10 @@ from estafeta import logs, multiprocess, tracing
 # this directory, and `/metrics` (whichever process answers it) adds them all up.
 multiprocess.use_directory("gateway")
 
+# Only now, and here: `child_exit` runs in the master's SIGCHLD handler, where a first import
+# of prometheus_client could be interrupted by the next worker's exit and fail half done.
+from prometheus_client import multiprocess as prometheus_multiprocess  # noqa: E402
+
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 # Threads, not only processes: requests of one process wait for their confirms together,
 # which is what lets the publisher batch confirms across requests.
@@ -53,8 +57,6 @@ def post_fork(server: object, worker: object) -> None:
 
 def child_exit(server: object, worker: Any) -> None:
     """Fold a finished worker's counters into the dead processes' totals (gauges go)."""
-    from prometheus_client import multiprocess as prometheus_multiprocess
-
     prometheus_multiprocess.mark_process_dead(worker.pid)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from celery import bootsteps
 from celery.signals import worker_process_shutdown, worker_ready, worker_shutdown
 from celery.worker import state as worker_state
+from prometheus_client import multiprocess as shared
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -249,6 +250,4 @@ def _stop_server(**_: Any) -> None:
 def _mark_dead(pid: int | None = None, **_: Any) -> None:
     """A pool process exits (sent inside it): its live gauges no longer count."""
     if multiprocess.enabled() and pid is not None:
-        from prometheus_client import multiprocess as shared
-
         shared.mark_process_dead(pid)

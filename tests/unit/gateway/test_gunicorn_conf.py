@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[3]
 # What gunicorn's master does with `-c python:gateway.gunicorn_conf`, then the app it loads.
 LOAD = """
 import json, os, sys
+import gateway
+before = "prometheus_client" in sys.modules  # the package gunicorn imports first: none of it
 import gateway.gunicorn_conf
-before = "prometheus_client" in sys.modules
 from prometheus_client import values
 from estafeta import multiprocess
 import gateway, gateway.metrics
