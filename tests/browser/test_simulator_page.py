@@ -167,6 +167,25 @@ def test_mood_chart_loads(page: Page, demo: Demo, shots: Shots) -> None:
     shots.take(page, "chart")
 
 
+def test_the_agenda_export_is_a_download(page: Page, demo: Demo, shots: Shots) -> None:
+    title = word("Standup")
+    open_page(page, demo)
+    page.get_by_role("combobox", name="Speak as").select_option(label="Luis")
+    type_and_enter(page, f"/agenda add {title} tomorrow at 9:30")
+    expect(messages(page)).to_contain_text(title, timeout=ANSWER)
+    type_and_enter(page, "/agenda export")
+    # Like the chart, the export goes to the person's DM with the bot: a file to download.
+    page.get_by_role("navigation", name="Channels").get_by_role("button", name="estafeta").click()
+    link = messages(page).get_by_role("link", name=re.compile(r"estafeta-agenda\.ics")).last
+    expect(link).to_be_visible(timeout=ANSWER)
+    expect(link).to_have_attribute("download", re.compile(r"\.ics$"))
+    fetched = page.request.get(demo.simulator.url.rstrip("/") + str(link.get_attribute("href")))
+    assert fetched.status == 200
+    assert fetched.headers["content-type"].startswith("text/calendar")
+    assert "BEGIN:VCALENDAR" in fetched.text() and title in fetched.text()
+    shots.take(page, "export")
+
+
 def test_typed_html_is_text(page: Page, demo: Demo, shots: Shots) -> None:
     open_page(page, demo)
     page.get_by_role("button", name="#random").click()
