@@ -7,7 +7,9 @@ live in files the processes share (`estafeta.multiprocess`), and `exposition` ad
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -101,6 +103,13 @@ REMINDERS_OVERDUE = "estafeta_agenda_reminders_overdue"
 
 SCRAPED = (QUEUE_MESSAGES, QUEUE_CONSUMERS, BROKER_UP, WORKER_LOOP_AGE, WORKER_OLDEST_TASK,
            WORKER_CONNECTED, REMINDERS_PENDING, REMINDERS_OVERDUE)
+
+
+@functools.cache
+def child(metric: Counter | Histogram, *values: str) -> Any:
+    """`metric.labels(*values)`, found once: `labels()` validates and locks on every call, and
+    the gateway counts on its hot path. Only for labels of bounded values."""
+    return metric.labels(*values)
 
 
 def exported_names() -> set[str]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import time
 from contextlib import suppress
 from contextvars import Token
-from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 
 from estafeta import tracing
-from estafeta.metrics import CONTENT_TYPE, HTTP_DURATION, HTTP_REQUESTS, exposition
+from estafeta.metrics import CONTENT_TYPE, HTTP_DURATION, HTTP_REQUESTS, child, exposition
 from gateway.verification import authenticate_bearer
 
 bp = Blueprint("metrics", __name__)
@@ -20,10 +19,6 @@ UNMATCHED = "unmatched"  # the route of a request no rule matched: never the raw
 # can mint label values (series) by inventing methods.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
-# Label children by their values: `labels()` validates and locks on every call, this is one
-# dict lookup on the hot path. Bounded: routes are the app's rules, statuses a few dozen.
-_COUNTS: dict[tuple[str, str, int], Any] = {}
-_DURATIONS: dict[str, Any] = {}
 
 
 @bp.get("/metrics")
@@ -55,15 +50,9 @@ def _record(status: int) -> None:
     rule = request.url_rule
     route = rule.rule if rule is not None else UNMATCHED
     method = request.method if request.method in METHODS else "other"
-    key = (route, method, status)
-    counter = _COUNTS.get(key)
-    if counter is None:
-        counter = _COUNTS.setdefault(key, HTTP_REQUESTS.labels(route, method, str(status)))
-    duration = _DURATIONS.get(route)
-    if duration is None:
-        duration = _DURATIONS.setdefault(route, HTTP_DURATION.labels(route))
-    counter.inc()
-    duration.observe(time.perf_counter() - started)
+    # Bounded label values: routes are the app's rules, methods a few, statuses a few dozen.
+    child(HTTP_REQUESTS, route, method, str(status)).inc()
+    child(HTTP_DURATION, route).observe(time.perf_counter() - started)
 
 
 def _finish(response: Response) -> Response:

@@ -26,11 +26,10 @@ from typing import Any, Protocol
 
 from kombu import Connection, Producer
 
-from estafeta.metrics import PUBLISH_CONFIRM
+from estafeta.metrics import PUBLISH_CONFIRM, child
 
 log = logging.getLogger(__name__)
 
-_CONFIRM_TIMES: dict[str, Any] = {}  # PUBLISH_CONFIRM's child by exchange: one lookup a publish
 
 
 class BrokerUnavailable(RuntimeError):
@@ -181,11 +180,7 @@ class Publisher:
                     raise BrokerUnavailable("the broker did not confirm in time")
         if pending.error is not None:
             raise pending.error
-        confirm_time = _CONFIRM_TIMES.get(message.exchange)
-        if confirm_time is None:
-            confirm_time = _CONFIRM_TIMES.setdefault(message.exchange,
-                                                     PUBLISH_CONFIRM.labels(message.exchange))
-        confirm_time.observe(time.perf_counter() - handed_over)
+        child(PUBLISH_CONFIRM, message.exchange).observe(time.perf_counter() - handed_over)
 
     def ping(self, timeout: float = 1.0) -> bool:
         """Whether publishing can work now: not failing fast, not blocked, broker reachable."""

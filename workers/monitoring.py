@@ -23,8 +23,6 @@ from prometheus_client.registry import Collector
 
 from estafeta import metrics, multiprocess
 from estafeta.metrics_http import MetricsServer
-from estafeta.settings import layered_environ
-from workers import startup
 
 log = logging.getLogger(__name__)
 
@@ -228,11 +226,11 @@ def _start_server(sender: Any = None, **_: Any) -> None:
     service = getattr(app.conf, "estafeta_service", None)
     if service is None or "server" in _SERVER:
         return
-    port = startup.metrics_port(layered_environ())
-    if port == 0:
+    port = app.conf.estafeta_settings.metrics_port
+    if port <= 0:
         return
-    hard = float(app.conf.task_time_limit or 0) or 90.0
-    server = serve(service, port, Limits(task_limit=hard + TASK_MARGIN))
+    limits = Limits(task_limit=float(app.conf.task_time_limit) + TASK_MARGIN)
+    server = serve(service, port, limits)
     if server is not None:
         _SERVER["server"] = server
 

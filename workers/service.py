@@ -134,11 +134,9 @@ class ServiceTask(Task):
         # Heard messages came through the topic exchange: retrying there would reach every
         # listening service again, so a retry always goes to this service's command queue.
         queue = self.service.command_queue.name
-        # `headers=` replaces the message's custom headers: the trace is passed on with it.
-        trace = tracing.from_headers(self.request) or tracing.from_headers(
-            self.request.headers or {})
-        carried = ({} if trace is None else {tracing.REQUEST_ID_HEADER: trace.request_id,
-                                             tracing.RECEIVED_AT_HEADER: trace.received_at})
+        # `headers=` replaces the message's custom headers: the trace is passed on with it
+        # (the current one, restored from this task's message by workers/task_signals.py).
+        carried = tracing.headers()
         if store_down:
             log.warning("store unavailable (%s); retry %d in %.1fs", exc, waited + 1, countdown)
             metrics.TASK_RETRIES.labels(self.service.name, self.name, "store").inc()

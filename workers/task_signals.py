@@ -67,8 +67,8 @@ def _begin(task_id: str = "", task: Any = None, args: Any = (), kwargs: Any = No
            **_: Any) -> None:
     args, kwargs = tuple(args or ()), dict(kwargs or {})
     trace = trace_of(task)
-    fields = {"task_id": task_id, "team": team_of(args, kwargs),
-              "request_id": trace.request_id if trace else ""}
+    # The request id reaches every line through the trace (`logs.ContextFilter`).
+    fields = {"task_id": task_id, "team": team_of(args, kwargs)}
     _running[task_id] = (time.monotonic(), logs.bind(**fields), tracing.CURRENT.set(trace),
                          CURRENT_SOURCE.set(source_of(args, kwargs)))
 
