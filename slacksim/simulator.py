@@ -13,11 +13,11 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from estafeta import grammar
+from estafeta.mrkdwn import escape
 from estafeta.settings import Settings, is_loopback_url
 from slacksim import signing
 from slacksim.fake_slack import DEFAULT_TOKEN, FakeSlack
@@ -184,7 +184,7 @@ class Simulator:
         channel_name = ("directmessage" if conversation.dm else
                         "privategroup" if conversation.private else conversation.name)
         body, headers = self.signer.slash_command(
-            command, signing_text(rest.strip()), response_url=url, team=TEAM, channel=channel,
+            command, escape(rest.strip()), response_url=url, team=TEAM, channel=channel,
             user=user, channel_name=channel_name, trigger_id=trigger_id)
         ack = self._post("/slack/commands", body, headers, command)
         answer = ack["body"]
@@ -329,11 +329,6 @@ class Simulator:
             return str(entry["filename"]), bytes(entry["content"])
 
 
-def signing_text(text: str) -> str:
-    """A slash command's text as Slack sends it (`&`, `<`, `>` escaped)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _bind(settings: Settings, gateway_url: str, host: str, port: int) -> Simulator | str:
     try:
         return Simulator(settings, gateway_url, host, port)
@@ -345,7 +340,7 @@ def _bind(settings: Settings, gateway_url: str, host: str, port: int) -> Simulat
 
 
 def run_simulator(settings: Settings, gateway_url: str | None,
-                  wait: Callable[[threading.Event], None] | None = None) -> int:
+                  ) -> int:
     """`estafeta simulator`: serve the page on SLACK_API_URL's address until SIGINT/SIGTERM."""
     gateway_url = (gateway_url or f"http://127.0.0.1:{settings.port}").rstrip("/")
     if not settings.slack_signing_secret:
@@ -377,7 +372,7 @@ def run_simulator(settings: Settings, gateway_url: str | None,
         with bound as simulator:
             print(f"Estafeta's Slack simulator: {simulator.url}", flush=True)
             print(f"  talking to the gateway at {gateway_url}; Ctrl-C stops it", flush=True)
-            (wait or _until)(done)
+            _until(done)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

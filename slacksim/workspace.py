@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from estafeta.mrkdwn import escape
 from slacksim.fake_slack import BOT_USER_ID, Call, FakeSlack
 
 TEAM = "T0DEMO"
@@ -51,7 +52,7 @@ def dm_of(user: str) -> str:
 def slack_escape(text: str) -> str:
     """`text` as Slack delivers what a person typed: `&`, `<`, `>` as entities, and a typed
     `@estafeta` (or a pasted `<@UBOT>`) as the bot's mention `<@UBOT>`."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = escape(text)
     escaped = escaped.replace(_ESCAPED_BOT_MENTION, f"<@{BOT_USER_ID}>")
     return _MENTION.sub(f"<@{BOT_USER_ID}>", escaped)
 
@@ -216,6 +217,17 @@ class Workspace:
         self.homes: dict[str, dict[str, Any]] = {}  # by user
         self._answering: dict[str, Answering] = {}  # by response_url path
         self._triggers: dict[str, str] = {}  # trigger id → the person whose action made it
+        # Where each Web API call the bot makes lands on the page's timeline.
+        self._landings: dict[str, Callable[[dict[str, Any], dict[str, Any], str], None]] = {
+            "chat.postMessage": self._posted,
+            "chat.postEphemeral": self._posted_ephemeral,
+            "chat.update": self._updated,
+            "response_url": self._responded,
+            "files.completeUploadExternal": self._shared_files,
+            "views.open": self._opened,
+            "views.update": self._view_updated,
+            "views.publish": self._published,
+        }
         self._subscribers: list[Subscriber] = []
         self._lock = threading.RLock()
         self._message_ids = itertools.count(1)
@@ -392,21 +404,9 @@ class Workspace:
             self.publish("call", record)
             if not ok:
                 return
-            landing = self._landings().get(call.method)
+            landing = self._landings.get(call.method)
             if landing is not None:
                 landing(call.params, answer, call.path)
-
-    def _landings(self) -> dict[str, Callable[[dict[str, Any], dict[str, Any], str], None]]:
-        return {
-            "chat.postMessage": self._posted,
-            "chat.postEphemeral": self._posted_ephemeral,
-            "chat.update": self._updated,
-            "response_url": self._responded,
-            "files.completeUploadExternal": self._shared_files,
-            "views.open": self._opened,
-            "views.update": self._view_updated,
-            "views.publish": self._published,
-        }
 
     def _posted(self, params: dict[str, Any], _answer: dict[str, Any], _path: str) -> None:
         self.add(Message("", _conversation(params.get("channel")), str(params.get("ts") or
